@@ -1,0 +1,54 @@
+# visitcal: `make run` serves the schedules, `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run demo test lint typecheck pytest install dev js clean bench
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "visitcal needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.dev-installed
+
+js:
+	@if [ ! -f tests/js/package.json ]; then :; elif command -v npm >/dev/null; then $(MAKE) --no-print-directory tests/js/node_modules/.installed; \
+	else echo "npm not found: the ical.js interoperability tests will skip"; fi
+
+run: install
+	$(BIN)/visitcal up
+
+demo: install
+	$(BIN)/visitcal demo
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: dev
+	$(BIN)/mypy
+
+pytest: dev js
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: dev
+	$(BIN)/python bench/feeds.py
+
+clean:
+	rm -rf $(VENV) var tests/js/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The running visitcal service: settings, storage, domain rules, HTTP API, worker and CLI."""

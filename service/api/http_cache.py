@@ -1,0 +1,51 @@
+"""Conditional GET for feeds: ETag, Last-Modified, 304 and download headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import quote
+
+from service.feed_store import RenderedFeed
+
+CALENDAR = "text/calendar; charset=utf-8"
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback and the RFC 5987 UTF-8 name (Korean, Japanese...)."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=utf-8''{quote(filename, safe='')}"
+
+
+def is_fresh(headers: Mapping[str, str], feed: RenderedFeed) -> bool:
+    """Whether the client's copy is current (RFC 9110 13.1.2 and 13.1.3: If-None-Match wins)."""
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return feed.etag in tags
+    if_modified_since = headers.get("if-modified-since")
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if since.tzinfo is None:
+            return False
+        return feed.last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def feed_headers(feed: RenderedFeed, max_age: int, attachment: bool) -> list[tuple[str, str]]:
+    headers = [
+        ("content-type", CALENDAR),
+        ("etag", feed.etag),
+        ("last-modified", format_datetime(feed.last_modified, usegmt=True)),
+        ("cache-control", f"public, max-age={max_age}"),
+    ]
+    if attachment:
+        headers.append(("content-disposition", content_disposition(feed.filename)))
+    return headers

@@ -1,0 +1,238 @@
+"""Writing schedules into the database under the change rules: stable UIDs, SEQUENCE+1 on
+change, cancelled rather than deleted, every VEVENT rendered once when its segment is written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlmodel import Session, select
+
+from service.db import Database, mark_changed
+from service.feed_mapping import render_key, render_segment
+from service.models import CatalogState, Segment, Visit
+from service.schedule import ScheduleInput, SegmentInput, VisitSpec
+from service.settings import Settings
+
+ChangeKind = Literal["added", "changed", "moved", "refined", "cancelled", "restored"]
+
+
+@dataclass(frozen=True)
+class SegmentChange:
+    """What happened to one segment; reminders and change notices follow these."""
+
+    segment_id: int
+    uid: str
+    kind: ChangeKind
+    before_start: datetime | None = None
+    after_start: datetime | None = None
+
+
+@dataclass
+class LoadReport:
+    visits_added: list[str] = field(default_factory=list)
+    visits_changed: list[str] = field(default_factory=list)
+    changes: list[SegmentChange] = field(default_factory=list)
+    unchanged: int = 0
+
+    def count(self, kind: ChangeKind) -> int:
+        return sum(1 for change in self.changes if change.kind == kind)
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.visits_added or self.visits_changed or self.changes)
+
+
+def _digest(data: Any) -> str:
+    encoded = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _visit_fields(spec: VisitSpec) -> dict[str, Any]:
+    return {
+        "title": spec.title,
+        "guest_name": spec.guest.name,
+        "guest_office": spec.guest.office,
+        "guest_country": spec.guest.country,
+        "host_name": spec.host.name,
+        "host_office": spec.host.office,
+        "host_country": spec.host.country,
+        "place": spec.place,
+        "timezone": spec.timezone,
+        "first_day": spec.first_day,
+        "last_day": spec.last_day,
+        "status": spec.status,
+        "description": spec.description,
+        "source_name": spec.source.name,
+        "source_date": spec.source.date,
+        "source_url": spec.source.url,
+        "tags": list(spec.tags),
+    }
+
+
+def _segment_fields(spec: SegmentInput) -> dict[str, Any]:
+    fields = asdict(spec)
+    fields.pop("key")
+    fields["participants"] = list(spec.participants)
+    fields["tags"] = list(spec.tags)
+    return fields
+
+
+def _classify(segment: Segment, fields: dict[str, Any]) -> ChangeKind:
+    if segment.status == "cancelled" and fields["status"] != "cancelled":
+        return "restored"
+    if fields["status"] == "cancelled":
+        return "cancelled"
+    if segment.precision != "exact" and fields["precision"] == "exact":
+        return "refined"
+    if segment.start_at != fields["start_at"] or segment.end_at != fields["end_at"]:
+        return "moved"
+    return "changed"
+
+
+class Catalog:
+    """The one place that writes visits and segments."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    def apply(self, schedules: Iterable[ScheduleInput], now: datetime) -> LoadReport:
+        """Apply whole schedules in one transaction: all of them or none."""
+        if now.tzinfo is None:
+            raise ValueError("now must be aware")
+        report = LoadReport()
+        with self.db.write() as session:
+            for schedule in schedules:
+                self._apply_one(session, schedule, now, report)
+            if report.changed_anything:
+                mark_changed(session)
+        return report
+
+    def _apply_one(
+        self, session: Session, schedule: ScheduleInput, now: datetime, report: LoadReport
+    ) -> None:
+        spec = schedule.visit
+        fields = _visit_fields(spec)
+        digest = _digest(fields)
+        visit = session.exec(select(Visit).where(Visit.slug == spec.slug)).first()
+        visit_changed = False
+        if visit is None:
+            visit = Visit(
+                slug=spec.slug, content_hash=digest, created_at=now, changed_at=now, **fields
+            )
+            session.add(visit)
+            session.flush()
+            report.visits_added.append(spec.slug)
+        elif visit.content_hash != digest:
+            for name, value in fields.items():
+                setattr(visit, name, value)
+            visit.content_hash = digest
+            visit.changed_at = now
+            session.add(visit)
+            report.visits_changed.append(spec.slug)
+            visit_changed = True
+        assert visit.id is not None
+
+        existing = {
+            s.key: s for s in session.exec(select(Segment).where(Segment.visit_id == visit.id))
+        }
+        for segment_input in schedule.segments:
+            fields = _segment_fields(segment_input)
+            digest = _digest(fields)
+            segment = existing.pop(segment_input.key, None)
+            if segment is None:
+                segment = Segment(
+                    visit_id=visit.id,
+                    key=segment_input.key,
+                    uid=f"{spec.slug}.{segment_input.key}@{self.settings.uid_domain}",
+                    sequence=0,
+                    content_hash=digest,
+                    created_at=now,
+                    changed_at=now,
+                    **fields,
+                )
+                self._store(session, segment, visit)
+                report.changes.append(
+                    SegmentChange(segment.id or 0, segment.uid, "added", None, segment.start_at)
+                )
+            elif segment.content_hash != digest:
+                kind = _classify(segment, fields)
+                before = segment.start_at
+                for name, value in fields.items():
+                    setattr(segment, name, value)
+                self._bump(segment, digest, now)
+                self._store(session, segment, visit)
+                report.changes.append(
+                    SegmentChange(segment.id or 0, segment.uid, kind, before, segment.start_at)
+                )
+            elif visit_changed:
+                self._store(session, segment, visit)
+            else:
+                report.unchanged += 1
+        # Segments gone from the schedule stay in feeds as cancelled, so that calendars that
+        # already hold them learn of the cancellation instead of silently keeping them.
+        for segment in existing.values():
+            if segment.status == "cancelled":
+                if visit_changed:
+                    self._store(session, segment, visit)
+                continue
+            segment.status = "cancelled"
+            self._bump(segment, _digest({**_row_fields(segment), "status": "cancelled"}), now)
+            self._store(session, segment, visit)
+            report.changes.append(
+                SegmentChange(segment.id or 0, segment.uid, "cancelled", segment.start_at, None)
+            )
+
+    @staticmethod
+    def _bump(segment: Segment, digest: str, now: datetime) -> None:
+        segment.sequence += 1
+        segment.content_hash = digest
+        # DTSTAMP and LAST-MODIFIED come from changed_at: it must move forward even when two
+        # changes land within the same clock tick.
+        segment.changed_at = max(now, segment.changed_at)
+
+    def _store(self, session: Session, segment: Segment, visit: Visit) -> None:
+        session.add(segment)
+        session.flush()
+        segment.ics = render_segment(segment, visit, self.settings)
+        session.add(segment)
+
+    def rerender_if_needed(self) -> int:
+        """Re-render every stored VEVENT if what they depend on (base URL...) has changed."""
+        key = render_key(self.settings)
+        with self.db.write() as session:
+            state = session.get(CatalogState, "render_key")
+            if state is not None and state.value == key:
+                return 0
+            visits = {v.id: v for v in session.exec(select(Visit))}
+            count = 0
+            for segment in session.exec(select(Segment)):
+                segment.ics = render_segment(segment, visits[segment.visit_id], self.settings)
+                session.add(segment)
+                count += 1
+            session.merge(CatalogState(name="render_key", value=key))
+            mark_changed(session)
+        return count
+
+
+def _row_fields(segment: Segment) -> dict[str, Any]:
+    return {
+        "kind": segment.kind,
+        "title": segment.title,
+        "start_at": segment.start_at,
+        "end_at": segment.end_at,
+        "timezone": segment.timezone,
+        "precision": segment.precision,
+        "part_of_day": segment.part_of_day,
+        "location": segment.location,
+        "participants": list(segment.participants),
+        "status": segment.status,
+        "visibility": segment.visibility,
+        "description": segment.description,
+        "tags": list(segment.tags),
+    }

@@ -1,0 +1,29 @@
+"""Errors a user can act on, each mapped once to an HTTP status and a CLI exit code."""
+
+from __future__ import annotations
+
+
+class VisitcalError(Exception):
+    """Base of our errors; the message is what the user reads."""
+
+    http_status = 500
+    exit_code = 1
+
+
+class InputError(VisitcalError):
+    """Bad input: names the field and the reason (and where, for files)."""
+
+    http_status = 422
+    exit_code = 2
+
+    def __init__(self, field: str, reason: str, where: str = "") -> None:
+        self.field = field
+        self.reason = reason
+        self.where = where
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}{field}: {reason}")
+
+
+class NotFound(VisitcalError):
+    http_status = 404
+    exit_code = 3

@@ -1,0 +1,43 @@
+"""Local wall-clock times in an IANA zone turned into aware instants, refusing gaps and folds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name, or ValueError with a reason a user understands."""
+    if not name or name != name.strip() or name.startswith("/") or ".." in name:
+        raise ValueError(f"{name!r} is not an IANA time zone")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError, UnicodeError):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Asia/Tokyo)") from None
+
+
+def is_zone(name: str) -> bool:
+    return name in available_timezones()
+
+
+def local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:
+    """The instant at which `tz` shows `day` `clock`; a wall time that the zone skips (DST gap)
+    or shows twice (DST fold) is rejected rather than guessed."""
+    naive = datetime.combine(day, clock)
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+        if back != naive:
+            raise ValueError(f"{day} {clock:%H:%M} does not exist in {tz.key} (clocks go forward)")
+        raise ValueError(
+            f"{day} {clock:%H:%M} occurs twice in {tz.key} (clocks go back); give a time "
+            "outside the repeated hour"
+        )
+    return first.astimezone(UTC)
+
+
+def start_of_day(day: date, tz: ZoneInfo) -> datetime:
+    """Local midnight as an instant (the first instant of `day`, even where midnight is skipped)."""
+    midnight = datetime.combine(day, time(0), tzinfo=tz)
+    return midnight.astimezone(UTC)

@@ -1,0 +1,98 @@
+"""Table models: visits, their segments, and the catalog's change counter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.timetypes import UTCDateTime
+
+VISIT_STATUSES = ("announced", "confirmed", "postponed", "cancelled")
+SEGMENT_KINDS = (
+    "arrival",
+    "meeting",
+    "meal",
+    "ceremony",
+    "exchange",
+    "community",
+    "press",
+    "departure",
+    "other",
+)
+SEGMENT_STATUSES = ("tentative", "confirmed", "cancelled")
+PRECISIONS = ("exact", "part_of_day", "day")
+VISIBILITIES = ("public", "restricted")
+
+
+def _json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def _instant(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=False, **kwargs))
+
+
+class Visit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True, max_length=120)
+    title: str
+    guest_name: str
+    guest_office: str = ""
+    guest_country: str = ""
+    host_name: str = ""
+    host_office: str = ""
+    host_country: str = ""
+    place: str = ""
+    timezone: str = "Asia/Tokyo"
+    first_day: date
+    last_day: date
+    status: str = "announced"
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    source_name: str = ""
+    source_date: date | None = None
+    source_url: str = ""
+    tags: list[str] = _json_list()
+    content_hash: str = ""
+    created_at: datetime = _instant()
+    changed_at: datetime = _instant()
+
+
+class Segment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("visit_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    key: str = Field(max_length=120)  # the segment's id inside its visit
+    uid: str = Field(unique=True)
+    kind: str
+    title: str
+    start_at: datetime = _instant(index=True)
+    end_at: datetime = _instant()
+    timezone: str = "Asia/Tokyo"
+    precision: str = "exact"
+    part_of_day: str | None = None
+    location: str = ""
+    participants: list[str] = _json_list()
+    status: str = "confirmed"
+    visibility: str = "public"
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: list[str] = _json_list()
+    sequence: int = 0
+    content_hash: str = ""
+    created_at: datetime = _instant()
+    changed_at: datetime = _instant()
+    # The segment's VEVENT, rendered when the segment is written, so that a feed is assembled
+    # from stored bytes rather than rendered on every change or restart.
+    ics: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class CatalogState(SQLModel, table=True):
+    """Named values shared by every process: the change counter and the render key."""
+
+    __tablename__ = "catalog_state"
+
+    name: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,222 @@
+"""A visit's schedule as validated input: local dates and times resolved to aware instants."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date as Date
+from datetime import datetime, time, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from service.localtime import local_instant, start_of_day, zone
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
+Kind = Literal[
+    "arrival", "meeting", "meal", "ceremony", "exchange", "community", "press", "departure", "other"
+]
+PartOfDay = Literal["morning", "afternoon", "evening"]
+Windows = dict[str, tuple[time, time]]
+
+TITLE = 300
+TEXT = 20_000
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=TITLE)
+    office: str = Field(default="", max_length=TITLE)
+    country: str = Field(default="", max_length=TITLE)
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=TITLE)
+    date: Date | None = None
+    url: str = Field(default="", max_length=2000)
+
+
+class VisitSpec(BaseModel):
+    """The [visit] table of a schedule file (and the body of the visit API)."""
+
+    model_config = ConfigDict(extra="forbid")
+    slug: str
+    title: str = Field(min_length=1, max_length=TITLE)
+    timezone: str = "Asia/Tokyo"
+    first_day: Date
+    last_day: Date
+    status: Literal["announced", "confirmed", "postponed", "cancelled"] = "announced"
+    guest: Person
+    host: Person = Person()
+    place: str = Field(default="", max_length=TITLE)
+    description: str = Field(default="", max_length=TEXT)
+    source: Source = Source()
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("use lowercase letters, digits and hyphens (at most 120)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _days(self) -> VisitSpec:
+        if self.last_day < self.first_day:
+            raise ValueError(f"last_day: {self.last_day} is before first_day {self.first_day}")
+        return self
+
+
+def _clock(value: Any) -> Any:
+    """Accept "15:00" (a string) or 15:00:00 (a TOML local time)."""
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time (HH:MM)") from None
+    return value
+
+
+class SegmentSpec(BaseModel):
+    """One [[segment]] of a schedule file: local date and times in the visit's zone."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str = Field(min_length=1, max_length=TITLE)
+    kind: Kind
+    date: Date
+    end_date: Date | None = None
+    start: time | None = None
+    end: time | None = None
+    part_of_day: PartOfDay | None = None
+    location: str = Field(default="", max_length=TITLE)
+    participants: list[str] = Field(default_factory=list, max_length=100)
+    status: Literal["tentative", "confirmed", "cancelled"] | None = None
+    visibility: Literal["public", "restricted"] = "public"
+    description: str = Field(default="", max_length=TEXT)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+    _parse_start = field_validator("start", "end", mode="before")(_clock)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("use lowercase letters, digits and hyphens (at most 120)")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> SegmentSpec:
+        if self.start is not None and self.part_of_day is not None:
+            raise ValueError("part_of_day: give either start or part_of_day, not both")
+        if self.end is not None and self.start is None:
+            raise ValueError("end: an end time needs a start time")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"end: {self.end:%H:%M} is not after start {self.start:%H:%M}")
+        if self.end_date is not None and self.end_date < self.date:
+            raise ValueError(f"end_date: {self.end_date} is before date {self.date}")
+        if self.end_date is not None and (self.start is not None or self.part_of_day):
+            raise ValueError("end_date: only a whole-day segment spans several days")
+        return self
+
+
+@dataclass(frozen=True)
+class SegmentInput:
+    """A segment ready to store: aware UTC instants and how precise they are."""
+
+    key: str
+    kind: str
+    title: str
+    start_at: datetime
+    end_at: datetime
+    timezone: str
+    precision: str
+    part_of_day: str | None
+    location: str
+    participants: tuple[str, ...]
+    status: str
+    visibility: str
+    description: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleInput:
+    """A whole visit as one unit of change: the visit and every segment it has now."""
+
+    visit: VisitSpec
+    segments: tuple[SegmentInput, ...] = field(default=())
+    origin: str = ""
+
+
+DEFAULT_DURATION = timedelta(hours=1)
+
+
+def resolve_segment(spec: SegmentSpec, visit: VisitSpec, windows: Windows) -> SegmentInput:
+    """Turn a segment's local date and times into instants; ValueError names the field."""
+    tz = zone(visit.timezone)
+    last = spec.end_date or spec.date
+    for name, day in (("date", spec.date), ("end_date", last)):
+        if not visit.first_day <= day <= visit.last_day:
+            raise _FieldError(
+                name, f"{day} is outside the visit ({visit.first_day} to {visit.last_day})"
+            )
+    if spec.start is not None:
+        precision, part = "exact", None
+        try:
+            start_at = local_instant(spec.date, spec.start, tz)
+        except ValueError as error:
+            raise _FieldError("start", str(error)) from None
+        try:
+            end_at = (
+                local_instant(spec.date, spec.end, tz)
+                if spec.end is not None
+                else start_at + DEFAULT_DURATION
+            )
+        except ValueError as error:
+            raise _FieldError("end", str(error)) from None
+    elif spec.part_of_day is not None:
+        precision, part = "part_of_day", spec.part_of_day
+        opens, closes = windows[spec.part_of_day]
+        start_at = local_instant(spec.date, opens, tz)
+        end_at = local_instant(spec.date, closes, tz)
+    else:
+        precision, part = "day", None
+        start_at = start_of_day(spec.date, tz)
+        end_at = start_of_day(last + timedelta(days=1), tz)
+    status = spec.status or ("confirmed" if precision == "exact" else "tentative")
+    if precision != "exact" and status == "confirmed":
+        raise _FieldError("status", "a segment without a clock time cannot be confirmed")
+    return SegmentInput(
+        key=spec.id,
+        kind=spec.kind,
+        title=spec.title,
+        start_at=start_at,
+        end_at=end_at,
+        timezone=visit.timezone,
+        precision=precision,
+        part_of_day=part,
+        location=spec.location,
+        participants=tuple(spec.participants),
+        status=status,
+        visibility=spec.visibility,
+        description=spec.description,
+        tags=tuple(spec.tags),
+    )
+
+
+class _FieldError(ValueError):
+    def __init__(self, field_name: str, reason: str) -> None:
+        self.field_name = field_name
+        self.reason = reason
+        super().__init__(f"{field_name}: {reason}")
+
+
+FieldError = _FieldError

@@ -1,0 +1,51 @@
+"""The running service's parts, built once from settings and handed to the API, CLI and worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from service.catalog import Catalog
+from service.db import Database
+from service.feed_store import FeedStore
+from service.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    catalog: Catalog
+    feeds: FeedStore
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        db = Database(settings.database_url)
+        return cls(settings, db, Catalog(db, settings), FeedStore(db, settings))
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+@dataclass(frozen=True)
+class FeedLinks:
+    """Where a follower finds a visit's feed."""
+
+    feed: str
+    webcal: str
+    download: str
+
+
+def webcal(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(("webcal", *parts[1:]))
+
+
+def visit_links(settings: Settings, slug: str) -> FeedLinks:
+    feed = f"{settings.base_url}/feeds/visits/{quote(slug)}.ics"
+    return FeedLinks(feed, webcal(feed), f"{settings.base_url}/visits/{quote(slug)}.ics")
+
+
+def all_links(settings: Settings) -> FeedLinks:
+    feed = f"{settings.base_url}/feeds/all.ics"
+    return FeedLinks(feed, webcal(feed), feed)

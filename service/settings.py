@@ -1,0 +1,61 @@
+"""Settings from config/settings.toml, overridden by VISITCAL_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def settings_file() -> Path:
+    return Path(os.environ.get("VISITCAL_SETTINGS_FILE", "config/settings.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VISITCAL_", extra="ignore")
+
+    database_url: str = "sqlite:///var/visitcal.db"
+    base_url: str = "http://127.0.0.1:8000"
+    visits_dir: Path = Path("config/visits")
+    default_timezone: str = "Asia/Tokyo"
+    uid_domain: str = "visitcal"
+    organizer_email: str = "noreply@visitcal.invalid"
+    feed_refresh_minutes: int = Field(default=60, gt=0)
+    feed_max_age_seconds: int = Field(default=300, ge=0)
+    change_check_seconds: float = Field(default=1.0, ge=0)
+    part_of_day: dict[str, tuple[time, time]] = {
+        "morning": (time(9), time(12)),
+        "afternoon": (time(13), time(18)),
+        "evening": (time(18), time(22)),
+    }
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=settings_file())
+        return (init_settings, env_settings, toml)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
