@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -100,6 +100,8 @@ class Catalog:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        # Called inside the writing transaction with what changed (the reminder planner).
+        self.observers: list[Callable[[Session, LoadReport, datetime], None]] = []
 
     def apply(self, schedules: Iterable[ScheduleInput], now: datetime) -> LoadReport:
         """Apply whole schedules in one transaction: all of them or none."""
@@ -111,6 +113,8 @@ class Catalog:
                 self._apply_one(session, schedule, now, report)
             if report.changed_anything:
                 mark_changed(session)
+            for observer in self.observers:
+                observer(session, report, now)
         return report
 
     def _apply_one(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,37 +62,42 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_size=10, max_overflow=20)
             self.write_engine = self.engine
+        # Called after a commit with the flags it raised: feeds invalidate, workers re-arm.
+        self.listeners: list[Callable[[set[str]], None]] = []
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction that applies whole or not at all, and bumps the change counter."""
+        """One transaction that applies whole or not at all, and bumps the change counters."""
         with Session(self.write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.flush()
-                if session.info.get("changed"):
-                    session.execute(
-                        text(
-                            "UPDATE catalog_state SET value = CAST(CAST(value AS INTEGER) + 1"
-                            " AS VARCHAR(32)) WHERE name = 'version'"
-                        )
-                    )
+                flags = {flag for flag in COUNTERS if session.info.get(flag)}
+                for flag in sorted(flags):
+                    session.execute(_BUMP, {"name": COUNTERS[flag]})
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+        for listener in list(self.listeners):
+            if flags:
+                listener(flags)
 
-    def catalog_version(self) -> int:
-        """A counter that every committed change to visits or segments increases."""
+    def counter(self, name: str) -> int:
+        """A shared counter that committed changes increase ("version", "plan_version")."""
         with self.engine.connect() as connection:
             value = connection.execute(
-                text("SELECT value FROM catalog_state WHERE name = 'version'")
+                text("SELECT value FROM catalog_state WHERE name = :name"), {"name": name}
             ).scalar()
             connection.rollback()
         return int(value or 0)
+
+    def catalog_version(self) -> int:
+        """Increases with every committed change to what feeds show."""
+        return self.counter("version")
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -104,9 +109,22 @@ class Database:
             self.write_engine.dispose()
 
 
+# Session flags and the counter each bumps at commit.
+COUNTERS = {"catalog": "version", "plan": "plan_version"}
+_BUMP = text(
+    "UPDATE catalog_state SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR(32))"
+    " WHERE name = :name"
+)
+
+
 def mark_changed(session: Session) -> None:
     """Tell `Database.write` that this transaction changed what feeds show."""
-    session.info["changed"] = True
+    session.info["catalog"] = True
+
+
+def mark_plan_changed(session: Session) -> None:
+    """Tell `Database.write` that this transaction changed the reminder plan."""
+    session.info["plan"] = True
 
 
 def alembic_config(db: Database) -> Config:

@@ -27,3 +27,10 @@ class InputError(VisitcalError):
 class NotFound(VisitcalError):
     http_status = 404
     exit_code = 3
+
+
+class Unauthorized(VisitcalError):
+    """A missing or wrong token; says nothing about whether the thing exists."""
+
+    http_status = 401
+    exit_code = 2

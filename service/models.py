@@ -96,3 +96,53 @@ class CatalogState(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: str
+
+
+class Subscription(SQLModel, table=True):
+    """A follower's request for reminders: a channel, what to follow, offsets and a zone."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    # The Apprise URL must be kept to deliver; it is never shown back except redacted.
+    channel: str = Field(sa_column=Column(Text, nullable=False))
+    channel_redacted: str = Field(sa_column=Column(Text, nullable=False))
+    visits: list[str] = _json_list()
+    kinds: list[str] = _json_list()
+    tags: list[str] = _json_list()
+    offsets: list[int] = _json_list()  # seconds before the segment's start
+    timezone: str = "UTC"
+    label: str = ""
+    token_hash: str = Field(max_length=64)
+    active: bool = True
+    created_at: datetime = _instant()
+    changed_at: datetime = _instant()
+
+
+REMINDER_STATES = ("pending", "claimed", "sent", "failed", "missed", "cancelled")
+# "reminder" is the ordinary one; the others are notices about a change to the segment.
+REMINDER_KINDS = ("reminder", "moved", "refined", "cancelled")
+
+
+class Reminder(SQLModel, table=True):
+    """One message to one follower about one segment, with its due instant and its fate."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(foreign_key="subscription.id", index=True, max_length=32)
+    segment_id: int = Field(foreign_key="segment.id", index=True)
+    kind: str = "reminder"
+    offset_seconds: int = 0
+    # The segment start (and sequence) this row was planned for; a move re-plans it.
+    segment_start: datetime = _instant()
+    segment_sequence: int = 0
+    due_at: datetime = _instant()
+    # When a worker may take it next: the due instant, then later for each retry.
+    next_attempt_at: datetime = _instant(index=True)
+    state: str = Field(default="pending", index=True, max_length=16)
+    late: bool = False
+    attempts: int = 0
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    claimed_by: str = ""
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    result: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = _instant()

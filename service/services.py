@@ -20,8 +20,17 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        from service.planner import plan_changes
+
         db = Database(settings.database_url)
-        return cls(settings, db, Catalog(db, settings), FeedStore(db, settings))
+        services = cls(settings, db, Catalog(db, settings), FeedStore(db, settings))
+        services.catalog.observers.append(plan_changes)
+        db.listeners.append(services._on_commit)
+        return services
+
+    def _on_commit(self, flags: set[str]) -> None:
+        if "catalog" in flags:
+            self.feeds.invalidate()
 
     def close(self) -> None:
         self.db.dispose()

@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     feed_refresh_minutes: int = Field(default=60, gt=0)
     feed_max_age_seconds: int = Field(default=300, ge=0)
     change_check_seconds: float = Field(default=1.0, ge=0)
+    # Reminders
+    reminder_offsets: list[str] = ["1d", "1h"]  # when a subscription names none
+    secret_key: str = ""  # signs unsubscribe links; made and kept in the database when empty
+    worker_batch: int = Field(default=200, gt=0)
+    worker_threads: int = Field(default=16, gt=0)
+    lease_seconds: float = Field(default=60, gt=0)  # a claim older than this is taken over
+    retry_limit: int = Field(default=5, ge=0)  # failed deliveries retried this many times
+    retry_base_seconds: float = Field(default=2, gt=0)  # backoff: base * 2**(attempt-1)
+    plan_check_seconds: float = Field(default=1.0, gt=0)  # how soon other processes' plans are seen
+    sweep_seconds: float = Field(default=30, gt=0)  # safety sweep for anything due
     part_of_day: dict[str, tuple[time, time]] = {
         "morning": (time(9), time(12)),
         "afternoon": (time(13), time(18)),

@@ -6,9 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from service.api import feeds, visits
+from service.api import feeds, subscriptions, visits
 from service.api.feeds import FeedFastPath
-from service.errors import VisitcalError
+from service.errors import InputError, Unauthorized, VisitcalError
 from service.services import Services
 
 
@@ -23,7 +23,11 @@ def create_app(services: Services) -> ASGIApp:
 
     @api.exception_handler(VisitcalError)
     async def _our_error(_request: Request, error: VisitcalError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=error.http_status)
+        if isinstance(error, InputError):  # the same shape as FastAPI's own 422s
+            detail = [{"loc": ["body", error.field], "msg": error.reason, "type": "value_error"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+        return JSONResponse({"detail": str(error)}, status_code=error.http_status, headers=headers)
 
     @api.api_route("/healthz", methods=["GET", "HEAD"], tags=["health"])
     def healthz() -> dict[str, object]:
@@ -32,6 +36,7 @@ def create_app(services: Services) -> ASGIApp:
 
     api.include_router(feeds.router)
     api.include_router(visits.router)
+    api.include_router(subscriptions.router)
     fast = FeedFastPath(api, services.feeds)
     # uvicorn and tests reach FastAPI's attributes (state, openapi) through the wrapper.
     fast.state = api.state  # type: ignore[attr-defined]

@@ -1,0 +1,54 @@
+"""Reminder offsets: "1d", "1h", "15m", "30s" or ISO-8601 durations ("PT15M", "P1D")."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from pydantic import TypeAdapter, ValidationError
+
+MAX_OFFSET = timedelta(days=30)
+_SHORT = re.compile(r"^\s*(\d{1,7})\s*([smhdw])\s*$", re.I)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_ISO = TypeAdapter(timedelta)
+
+
+def parse_offset(text: str) -> timedelta:
+    """One offset; ValueError says why it is not acceptable."""
+    short = _SHORT.match(text)
+    if short:
+        value = timedelta(**{_UNITS[short.group(2).lower()]: int(short.group(1))})
+    elif text.strip().upper().startswith("P"):
+        try:
+            value = _ISO.validate_python(text.strip().upper())
+        except ValidationError:
+            raise ValueError(f"{text!r} is not a duration (e.g. 1d, 1h, 15m or PT15M)") from None
+    else:
+        raise ValueError(f"{text!r} is not a duration (e.g. 1d, 1h, 15m or PT15M)")
+    if value <= timedelta(0):
+        raise ValueError(f"{text!r} must be more than zero")
+    if value > MAX_OFFSET:
+        raise ValueError(f"{text!r} is more than 30 days")
+    return value
+
+
+def parse_offsets(items: list[str] | str) -> list[int]:
+    """Offsets in seconds, largest first, without repeats."""
+    if isinstance(items, str):
+        items = [part for part in items.split(",") if part.strip()]
+    if not items:
+        raise ValueError("give at least one offset")
+    if len(items) > 10:
+        raise ValueError("at most 10 offsets")
+    seconds = {int(parse_offset(item).total_seconds()) for item in items}
+    return sorted(seconds, reverse=True)
+
+
+def describe_offset(seconds: int) -> str:
+    """3600 -> "1 hour", 5400 -> "1 hour 30 minutes"."""
+    parts = []
+    for size, name in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count > 1 else ''}")
+    return " ".join(parts[:2]) or "now"
