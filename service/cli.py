@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from rich.table import Table
 
 from service.errors import InputError, VisitcalError
 from service.services import Services, all_links, visit_links
-from service.settings import Settings, get_settings
+from service.settings import get_settings
 
 app = typer.Typer(
     help="visitcal: official visit schedules as calendar feeds and reminders.",
@@ -24,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
+# Errors are one line whatever the terminal width: scripts and log readers match on them.
+err = Console(stderr=True, soft_wrap=True)
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -64,6 +66,7 @@ def _load(services: Services, paths: list[Path]) -> None:
         f"{sum(report.count(k) for k in ('changed', 'moved', 'refined', 'restored'))} changed, "
         f"{report.count('cancelled')} cancelled, {report.unchanged} unchanged",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -131,13 +134,21 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 
 @app.command()
 def up(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Migrate, load config/visits/, and serve: the one-process default."""
+    """Migrate, load config/visits/, serve, and run the reminder worker: one process."""
+    from service.channels import AppriseSender
+    from service.worker import ReminderWorker
+
     with _services() as services:
         services.db.migrate()
         services.catalog.rerender_if_needed()
         _load(services, [services.settings.visits_dir])
         _print_links(services)
-        _serve(services, host, port)
+        reminder_worker = ReminderWorker(services, AppriseSender())
+        reminder_worker.start()
+        try:
+            _serve(services, host, port)
+        finally:
+            reminder_worker.stop()
 
 
 @app.command()
@@ -166,13 +177,160 @@ def visits(
         out.print(table)
 
 
-def main() -> None:  # pragma: no cover - console entry point
+@app.command()
+def worker() -> None:
+    """Run the reminder worker alone (scale out: any number, sharing PostgreSQL)."""
+    from service.channels import AppriseSender
+    from service.worker import ReminderWorker
+
+    with _services() as services:
+        services.db.migrate()
+        reminder_worker = ReminderWorker(services, AppriseSender())
+        reminder_worker.start()
+        out.print(f"worker {reminder_worker.worker_id} running; Ctrl-C stops", highlight=False)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(1):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            reminder_worker.stop()
+
+
+@app.command()
+def subscribe(
+    channel: Annotated[str, typer.Option(help="An Apprise URL: mailto://, json://, ntfy://, ...")],
+    visit: Annotated[
+        list[str] | None, typer.Option(help="A visit slug to follow (repeatable).")
+    ] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only these segment kinds.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Only segments with these tags.")] = None,
+    before: Annotated[str | None, typer.Option(help="Offsets, e.g. 1d,1h,15m.")] = None,
+    tz: Annotated[str, typer.Option("--tz", help="The follower's IANA zone.")] = "UTC",
+) -> None:
+    """Sign a channel up for reminders; prints the subscription id and its manage token."""
+    from service.subscriptions import SubscriptionRequest, create_subscription, request_from
+
+    with _services() as services:
+        services.db.migrate()
+        data: dict[str, Any] = {
+            "channel": channel,
+            "visits": visit or [],
+            "kinds": kind or [],
+            "tags": tag or [],
+            "timezone": tz,
+        }
+        if before is not None:
+            data["offsets"] = [part for part in before.split(",") if part.strip()] or [""]
+        created = create_subscription(
+            services, request_from(data, SubscriptionRequest), datetime.now(UTC)
+        )
+        out.print(
+            f"subscribed {created.subscription.id} ({created.subscription.channel_redacted})\n"
+            f"manage token (shown once): {created.token}",
+            highlight=False,
+        )
+
+
+@app.command()
+def subscriptions() -> None:
+    """The active subscriptions (channels shown redacted)."""
+    from service.offsets import describe_offset
+    from service.subscriptions import list_subscriptions
+
+    with _services() as services:
+        services.db.migrate()
+        table = Table(title="Subscriptions")
+        for column in ("id", "channel", "follows", "before", "zone"):
+            table.add_column(column)
+        for sub in list_subscriptions(services):
+            follows = (
+                ", ".join(sub.visits + sub.kinds + [f"#{t}" for t in sub.tags]) or "everything"
+            )
+            before = ", ".join(describe_offset(s) for s in sub.offsets)
+            table.add_row(sub.id, sub.channel_redacted, follows, before, sub.timezone)
+        out.print(table)
+
+
+@app.command()
+def unsubscribe(
+    subscription_id: Annotated[str, typer.Argument(help="The subscription id.")],
+) -> None:
+    """End a subscription (operator command: no token needed); pending reminders are cancelled."""
+    from service.subscriptions import end_subscription
+
+    with _services() as services:
+        services.db.migrate()
+        end_subscription(services, subscription_id, datetime.now(UTC))
+        out.print(f"unsubscribed {subscription_id}", highlight=False)
+
+
+@app.command()
+def deliveries(
+    subscription: Annotated[str | None, typer.Option(help="Only this subscription.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    tz: Annotated[str, typer.Option("--tz", help="Show times in this zone.")] = "UTC",
+) -> None:
+    """What was sent, when, how late, and failures with their reason."""
+    from service.localtime import zone
+    from service.subscriptions import deliveries as list_deliveries
+
+    with _services() as services:
+        services.db.migrate()
+        try:
+            shown = zone(tz)
+        except ValueError as error:
+            raise InputError("--tz", str(error)) from None
+        table = Table(title=f"Deliveries (times in {tz})")
+        for column in (
+            "id",
+            "subscription",
+            "kind",
+            "segment",
+            "due",
+            "state",
+            "late by",
+            "tries",
+            "answer",
+        ):
+            table.add_column(column)
+        for row in list_deliveries(services, subscription, limit):
+            late_by = f"{row.lateness_seconds:.3f}s" if row.lateness_seconds is not None else ""
+            state = row.state + (" (late)" if row.late else "")
+            table.add_row(
+                str(row.id),
+                row.subscription_id,
+                row.kind,
+                row.segment,
+                f"{row.due_at.astimezone(shown):%Y-%m-%d %H:%M:%S %Z}",
+                state,
+                late_by,
+                str(row.attempts),
+                row.result,
+            )
+        out.print(table)
+
+
+@app.command()
+def demo(
+    speed: Annotated[
+        float, typer.Option(help="Run the demo's timeline this many times faster.")
+    ] = 1.0,
+    database: Annotated[
+        str, typer.Option(help="Where the demo keeps its data.")
+    ] = "sqlite:///var/demo.db",
+) -> None:
+    """A sample visit a few minutes ahead; watch its reminders and a change notice arrive."""
+    from service.demo import run_demo
+
+    if speed <= 0 or speed > 100:
+        err.print("error: --speed: give a number above 0 and at most 100", highlight=False)
+        raise typer.Exit(2)
+    services = Services.build(get_settings().model_copy(update={"database_url": database}))
     try:
-        app()
-    except InputError as error:
-        err.print(f"error: {error}", markup=False)
-        sys.exit(2)
-
-
-def _settings() -> Settings:
-    return get_settings()
+        services.db.migrate()
+        run_demo(services, out, speed=speed)
+    finally:
+        services.close()
