@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlmodel import Session, select
@@ -107,6 +107,7 @@ class Catalog:
         """Apply whole schedules in one transaction: all of them or none."""
         if now.tzinfo is None:
             raise ValueError("now must be aware")
+        now = now.replace(microsecond=0)  # what iCalendar and HTTP dates can say
         report = LoadReport()
         with self.db.write() as session:
             for schedule in schedules:
@@ -196,9 +197,9 @@ class Catalog:
     def _bump(segment: Segment, digest: str, now: datetime) -> None:
         segment.sequence += 1
         segment.content_hash = digest
-        # DTSTAMP and LAST-MODIFIED come from changed_at: it must move forward even when two
-        # changes land within the same clock tick.
-        segment.changed_at = max(now, segment.changed_at)
+        # DTSTAMP and LAST-MODIFIED come from changed_at and are written in whole seconds: a
+        # second change within the same second must still move them forward.
+        segment.changed_at = max(now, segment.changed_at + timedelta(seconds=1))
 
     def _store(self, session: Session, segment: Segment, visit: Visit) -> None:
         session.add(segment)
