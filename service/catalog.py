@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from service.db import Database, mark_changed
 from service.feed_mapping import render_key, render_segment
-from service.models import CatalogState, Segment, Visit
+from service.models import CatalogState, Change, Segment, Visit
 from service.schedule import ScheduleInput, SegmentInput, VisitSpec
 from service.settings import Settings
 
@@ -76,7 +76,8 @@ def _visit_fields(spec: VisitSpec) -> dict[str, Any]:
 
 def _segment_fields(spec: SegmentInput) -> dict[str, Any]:
     fields = asdict(spec)
-    fields.pop("key")
+    for name in ("key", "uid", "sequence"):
+        fields.pop(name)
     fields["participants"] = list(spec.participants)
     fields["tags"] = list(spec.tags)
     return fields
@@ -103,15 +104,18 @@ class Catalog:
         # Called inside the writing transaction with what changed (the reminder planner).
         self.observers: list[Callable[[Session, LoadReport, datetime], None]] = []
 
-    def apply(self, schedules: Iterable[ScheduleInput], now: datetime) -> LoadReport:
-        """Apply whole schedules in one transaction: all of them or none."""
+    def apply(
+        self, schedules: Iterable[ScheduleInput], now: datetime, actor: str = "loader"
+    ) -> LoadReport:
+        """Apply schedules in one transaction: all of them or none. Every change is recorded
+        in the history with `actor`, re-planned for reminders, and invalidates feed caches."""
         if now.tzinfo is None:
             raise ValueError("now must be aware")
         now = now.replace(microsecond=0)  # what iCalendar and HTTP dates can say
         report = LoadReport()
         with self.db.write() as session:
             for schedule in schedules:
-                self._apply_one(session, schedule, now, report)
+                self._apply_one(session, schedule, now, report, actor)
             if report.changed_anything:
                 mark_changed(session)
             for observer in self.observers:
@@ -119,7 +123,12 @@ class Catalog:
         return report
 
     def _apply_one(
-        self, session: Session, schedule: ScheduleInput, now: datetime, report: LoadReport
+        self,
+        session: Session,
+        schedule: ScheduleInput,
+        now: datetime,
+        report: LoadReport,
+        actor: str,
     ) -> None:
         spec = schedule.visit
         fields = _visit_fields(spec)
@@ -133,7 +142,9 @@ class Catalog:
             session.add(visit)
             session.flush()
             report.visits_added.append(spec.slug)
+            _record(session, visit, "", "added", actor, now, None, fields)
         elif visit.content_hash != digest:
+            before = _visit_row_fields(visit)
             for name, value in fields.items():
                 setattr(visit, name, value)
             visit.content_hash = digest
@@ -141,6 +152,7 @@ class Catalog:
             session.add(visit)
             report.visits_changed.append(spec.slug)
             visit_changed = True
+            _record(session, visit, "", "changed", actor, now, before, fields)
         assert visit.id is not None
 
         existing = {
@@ -151,11 +163,14 @@ class Catalog:
             digest = _digest(fields)
             segment = existing.pop(segment_input.key, None)
             if segment is None:
+                uid = segment_input.uid or (
+                    f"{spec.slug}.{segment_input.key}@{self.settings.uid_domain}"
+                )
                 segment = Segment(
                     visit_id=visit.id,
                     key=segment_input.key,
-                    uid=f"{spec.slug}.{segment_input.key}@{self.settings.uid_domain}",
-                    sequence=0,
+                    uid=uid,
+                    sequence=segment_input.sequence or 0,
                     content_hash=digest,
                     created_at=now,
                     changed_at=now,
@@ -165,32 +180,42 @@ class Catalog:
                 report.changes.append(
                     SegmentChange(segment.id or 0, segment.uid, "added", None, segment.start_at)
                 )
+                _record(session, visit, segment.key, "added", actor, now, None, fields)
             elif segment.content_hash != digest:
                 kind = _classify(segment, fields)
-                before = segment.start_at
+                before = _row_fields(segment)
                 for name, value in fields.items():
                     setattr(segment, name, value)
                 self._bump(segment, digest, now)
+                if segment_input.sequence is not None:
+                    segment.sequence = max(segment.sequence, segment_input.sequence)
                 self._store(session, segment, visit)
                 report.changes.append(
-                    SegmentChange(segment.id or 0, segment.uid, kind, before, segment.start_at)
+                    SegmentChange(
+                        segment.id or 0, segment.uid, kind, before["start_at"], segment.start_at
+                    )
                 )
+                _record(session, visit, segment.key, kind, actor, now, before, fields)
             elif visit_changed:
                 self._store(session, segment, visit)
             else:
                 report.unchanged += 1
-        # Segments gone from the schedule stay in feeds as cancelled, so that calendars that
-        # already hold them learn of the cancellation instead of silently keeping them.
         for segment in existing.values():
-            if segment.status == "cancelled":
+            if not schedule.complete or segment.status == "cancelled":
                 if visit_changed:
                     self._store(session, segment, visit)
                 continue
+            # Segments gone from a complete schedule stay in feeds as cancelled, so that
+            # calendars that hold them learn of it instead of silently keeping them.
+            before = _row_fields(segment)
             segment.status = "cancelled"
-            self._bump(segment, _digest({**_row_fields(segment), "status": "cancelled"}), now)
+            self._bump(segment, _digest(_row_fields(segment)), now)
             self._store(session, segment, visit)
             report.changes.append(
                 SegmentChange(segment.id or 0, segment.uid, "cancelled", segment.start_at, None)
+            )
+            _record(
+                session, visit, segment.key, "cancelled", actor, now, before, _row_fields(segment)
             )
 
     @staticmethod
@@ -223,6 +248,69 @@ class Catalog:
             session.merge(CatalogState(name="render_key", value=key))
             mark_changed(session)
         return count
+
+
+def _jsonable(fields: dict[str, Any] | None) -> dict[str, Any] | None:
+    if fields is None:
+        return None
+    return json.loads(json.dumps(fields, default=str, ensure_ascii=False))
+
+
+def _record(
+    session: Session,
+    visit: Visit,
+    segment_key: str,
+    kind: str,
+    actor: str,
+    now: datetime,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Keep one change in the history, with only the fields that changed."""
+    if before is not None and after is not None:
+        after = _jsonable(after)
+        before = _jsonable(before)
+        assert before is not None and after is not None
+        changed = {name for name in after if before.get(name) != after.get(name)}
+        before = {name: before.get(name) for name in sorted(changed)}
+        after = {name: after[name] for name in sorted(changed)}
+    assert visit.id is not None
+    session.add(
+        Change(
+            visit_id=visit.id,
+            segment_key=segment_key,
+            kind=kind,
+            actor=actor,
+            at=now,
+            before=_jsonable(before),
+            after=_jsonable(after),
+        )
+    )
+
+
+def _visit_row_fields(visit: Visit) -> dict[str, Any]:
+    return {name: getattr(visit, name) for name in _VISIT_FIELDS}
+
+
+_VISIT_FIELDS = (
+    "title",
+    "guest_name",
+    "guest_office",
+    "guest_country",
+    "host_name",
+    "host_office",
+    "host_country",
+    "place",
+    "timezone",
+    "first_day",
+    "last_day",
+    "status",
+    "description",
+    "source_name",
+    "source_date",
+    "source_url",
+    "tags",
+)
 
 
 def _row_fields(segment: Segment) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.timetypes import UTCDateTime
@@ -125,6 +125,9 @@ REMINDER_KINDS = ("reminder", "moved", "refined", "cancelled")
 class Reminder(SQLModel, table=True):
     """One message to one follower about one segment, with its due instant and its fate."""
 
+    # What a worker asks for on every wake-up: the claimable rows in due order.
+    __table_args__ = (Index("ix_reminder_claimable", "state", "next_attempt_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     subscription_id: str = Field(foreign_key="subscription.id", index=True, max_length=32)
     segment_id: int = Field(foreign_key="segment.id", index=True)
@@ -146,3 +149,48 @@ class Reminder(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     result: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = _instant()
+
+
+class OrganizerToken(SQLModel, table=True):
+    """A named bearer token for the write API; only its hash is kept."""
+
+    __tablename__ = "organizer_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _instant()
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class PrivateFeed(SQLModel, table=True):
+    """A saved feed behind an unguessable URL, possibly with restricted segments."""
+
+    __tablename__ = "private_feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    visits: list[str] = _json_list()
+    kinds: list[str] = _json_list()
+    tags: list[str] = _json_list()
+    include_restricted: bool = False
+    created_at: datetime = _instant()
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+
+
+class Change(SQLModel, table=True):
+    """One change to a visit or segment: who, when, what, before and after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    segment_key: str = Field(default="", max_length=120)  # empty: the visit itself
+    kind: str = Field(max_length=16)  # added, changed, moved, refined, cancelled, restored, deleted
+    actor: str = Field(default="", max_length=100)
+    at: datetime = _instant()
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -145,15 +145,23 @@ class SegmentInput:
     visibility: str
     description: str
     tags: tuple[str, ...]
+    # From an imported calendar: its UID is kept, and its SEQUENCE is a floor for ours.
+    uid: str | None = None
+    sequence: int | None = None
 
 
 @dataclass(frozen=True)
 class ScheduleInput:
-    """A whole visit as one unit of change: the visit and every segment it has now."""
+    """A visit as one unit of change: the visit and its segments.
+
+    `complete`: the segments are all the visit has now, so any other segment is cancelled
+    (a schedule file, a full re-import). Otherwise only the given segments change (the API).
+    """
 
     visit: VisitSpec
     segments: tuple[SegmentInput, ...] = field(default=())
     origin: str = ""
+    complete: bool = True
 
 
 DEFAULT_DURATION = timedelta(hours=1)
