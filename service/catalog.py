@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
-from service.db import Database, mark_changed
+from service.db import Database, mark_changed, mark_plan_changed
+from service.errors import NotFound, PreconditionFailed
 from service.feed_mapping import render_key, render_segment
-from service.models import CatalogState, Change, Segment, Visit
+from service.models import CatalogState, Change, Reminder, Segment, Visit
 from service.schedule import ScheduleInput, SegmentInput, VisitSpec
 from service.settings import Settings
 
@@ -105,17 +107,23 @@ class Catalog:
         self.observers: list[Callable[[Session, LoadReport, datetime], None]] = []
 
     def apply(
-        self, schedules: Iterable[ScheduleInput], now: datetime, actor: str = "loader"
+        self,
+        schedules: Iterable[ScheduleInput],
+        now: datetime,
+        actor: str = "loader",
+        expect: Mapping[tuple[str, str], int] | None = None,
     ) -> LoadReport:
         """Apply schedules in one transaction: all of them or none. Every change is recorded
-        in the history with `actor`, re-planned for reminders, and invalidates feed caches."""
+        in the history with `actor`, re-planned for reminders, and invalidates feed caches.
+        `expect` maps (visit slug, segment id) to the SEQUENCE the writer last saw: if the
+        segment has moved on since, nothing is written (optimistic concurrency)."""
         if now.tzinfo is None:
             raise ValueError("now must be aware")
         now = now.replace(microsecond=0)  # what iCalendar and HTTP dates can say
         report = LoadReport()
         with self.db.write() as session:
             for schedule in schedules:
-                self._apply_one(session, schedule, now, report, actor)
+                self._apply_one(session, schedule, now, report, actor, expect or {})
             if report.changed_anything:
                 mark_changed(session)
             for observer in self.observers:
@@ -129,6 +137,7 @@ class Catalog:
         now: datetime,
         report: LoadReport,
         actor: str,
+        expect: Mapping[tuple[str, str], int],
     ) -> None:
         spec = schedule.visit
         fields = _visit_fields(spec)
@@ -158,6 +167,11 @@ class Catalog:
         existing = {
             s.key: s for s in session.exec(select(Segment).where(Segment.visit_id == visit.id))
         }
+        for (slug, key), sequence in expect.items():
+            if slug == spec.slug and key in existing and existing[key].sequence != sequence:
+                raise PreconditionFailed(
+                    f"segment {key!r} is at sequence {existing[key].sequence}, not {sequence}"
+                )
         for segment_input in schedule.segments:
             fields = _segment_fields(segment_input)
             digest = _digest(fields)
@@ -231,6 +245,45 @@ class Catalog:
         session.flush()
         segment.ics = render_segment(segment, visit, self.settings)
         session.add(segment)
+
+    def delete_segment(
+        self, slug: str, key: str, now: datetime, actor: str, expected: int | None = None
+    ) -> None:
+        """Remove a segment for good (and its reminders): explicit, for mistakes; a segment
+        that will not happen is cancelled instead, so that calendars learn of it."""
+        with self.db.write() as session:
+            visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
+            segment = None
+            if visit is not None:
+                segment = session.exec(
+                    select(Segment).where(Segment.visit_id == visit.id, Segment.key == key)
+                ).first()
+            if visit is None or segment is None:
+                raise NotFound(f"no segment {key!r} in visit {slug!r}")
+            if expected is not None and segment.sequence != expected:
+                raise PreconditionFailed(
+                    f"segment {key!r} is at sequence {segment.sequence}, not {expected}"
+                )
+            before = _row_fields(segment)
+            session.execute(delete(Reminder).where(col(Reminder.segment_id) == segment.id))
+            session.delete(segment)
+            _record(session, visit, key, "deleted", actor, now.replace(microsecond=0), before, None)
+            mark_changed(session)
+            mark_plan_changed(session)
+
+    def delete_visit(self, slug: str) -> None:
+        """Remove a visit, its segments, reminders and history for good."""
+        with self.db.write() as session:
+            visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
+            if visit is None:
+                raise NotFound(f"no visit {slug!r}")
+            segment_ids = select(Segment.id).where(Segment.visit_id == visit.id)
+            session.execute(delete(Reminder).where(col(Reminder.segment_id).in_(segment_ids)))
+            session.execute(delete(Segment).where(col(Segment.visit_id) == visit.id))
+            session.execute(delete(Change).where(col(Change.visit_id) == visit.id))
+            session.delete(visit)
+            mark_changed(session)
+            mark_plan_changed(session)
 
     def rerender_if_needed(self) -> int:
         """Re-render every stored VEVENT if what they depend on (base URL...) has changed."""

@@ -34,3 +34,17 @@ class Unauthorized(VisitcalError):
 
     http_status = 401
     exit_code = 2
+
+
+class Conflict(VisitcalError):
+    """The thing exists already."""
+
+    http_status = 409
+    exit_code = 2
+
+
+class PreconditionFailed(VisitcalError):
+    """If-Match named a version that is no longer current."""
+
+    http_status = 412
+    exit_code = 2

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from service.api import feeds, subscriptions, visits
+from service.api import feeds, history, organizer, subscriptions, visits
 from service.api.feeds import FeedFastPath
 from service.errors import InputError, Unauthorized, VisitcalError
 from service.services import Services
+
+
+def _name_field(error: Any) -> dict[str, Any]:
+    """Our model validators say "field: reason"; put the field in `loc` like any other."""
+    detail = {k: v for k, v in dict(error).items() if k in ("type", "loc", "msg")}
+    found = re.match(r"^Value error, ([a-z_]+): (.*)$", str(detail.get("msg", "")), re.S)
+    if found and detail.get("type") == "value_error":
+        detail["loc"] = [*detail["loc"], found.group(1)]
+        detail["msg"] = found.group(2)
+    return jsonable_encoder(detail)
 
 
 def create_app(services: Services) -> ASGIApp:
@@ -29,7 +44,13 @@ def create_app(services: Services) -> ASGIApp:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
         return JSONResponse({"detail": str(error)}, status_code=error.http_status, headers=headers)
 
-    @api.api_route("/healthz", methods=["GET", "HEAD"], tags=["health"])
+    @api.exception_handler(RequestValidationError)
+    async def _bad_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_name_field(e) for e in error.errors()]}, status_code=422)
+
+    # GET and HEAD as two routes so that each has its own OpenAPI operationId.
+    @api.get("/healthz", tags=["health"])
+    @api.head("/healthz", tags=["health"])
     def healthz() -> dict[str, object]:
         """Alive, and the database answers."""
         return {"status": "ok", "catalog_version": services.db.catalog_version()}
@@ -37,6 +58,8 @@ def create_app(services: Services) -> ASGIApp:
     api.include_router(feeds.router)
     api.include_router(visits.router)
     api.include_router(subscriptions.router)
+    api.include_router(organizer.router)
+    api.include_router(history.router)
     fast = FeedFastPath(api, services.feeds)
     # uvicorn and tests reach FastAPI's attributes (state, openapi) through the wrapper.
     fast.state = api.state  # type: ignore[attr-defined]
