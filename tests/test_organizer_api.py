@@ -174,7 +174,9 @@ def test_a_new_press_segment_appears_with_a_stable_uid_and_twice_is_a_conflict(o
     # January 2026 is past: a reminder for a segment that has started is never planned.
     with services.db.session() as session:
         rows = session.exec(
-            select(Reminder).where(col(Reminder.subscription_id) == created.subscription.id)
+            select(Reminder)
+            .join(Segment, col(Segment.id) == col(Reminder.segment_id))
+            .where(col(Reminder.subscription_id) == created.subscription.id, Segment.key == "press")
         ).all()
     assert rows == []
     assert client.post(SEGMENT, json=body, headers=auth).status_code == 409
