@@ -34,7 +34,15 @@ class LineIndex:
         self.lines: dict[tuple[Any, ...], int] = {}
         section: tuple[Any, ...] = ()
         counts: dict[str, int] = {}
+        open_string = ""  # the delimiter of a multi-line string that the scan is inside
         for number, line in enumerate(text.splitlines(), start=1):
+            if open_string:
+                # Lines of a multi-line string (a description) are text, not keys or headers.
+                end = line.find(open_string)
+                if end >= 0:
+                    open_string = _opens_multiline_string(line[end + 3 :])
+                continue
+            open_string = _opens_multiline_string(line)
             header = _HEADER.match(line)
             if header:
                 name = header.group(2).strip().strip("\"'")
@@ -60,6 +68,21 @@ class LineIndex:
             if location[:size] in self.lines:
                 return self.lines[location[:size]]
         return 1
+
+
+def _opens_multiline_string(line: str) -> str:
+    """The delimiter (three quotes) of a multi-line string that `line` leaves open, or ""."""
+    rest = line
+    while True:
+        found = [(rest.find(quotes), quotes) for quotes in ('"""', "'''") if quotes in rest]
+        if not found:
+            return ""
+        start, quotes = min(found)
+        rest = rest[start + 3 :]
+        end = rest.find(quotes)
+        if end < 0:
+            return quotes
+        rest = rest[end + 3 :]
 
 
 def _field_name(location: tuple[Any, ...]) -> str:

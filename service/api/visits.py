@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from service.models import Segment, Visit
+from service.schedule import SLUG
 from service.services import Services, visit_links
 
 router = APIRouter(tags=["visits"])
@@ -85,6 +86,8 @@ def list_visits(request: Request) -> list[dict[str, object]]:
 def get_visit(request: Request, slug: str) -> dict[str, object]:
     """One visit with its public segments in order."""
     services: Services = request.app.state.services
+    if not SLUG.fullmatch(slug):  # not a slug: no such visit (and PostgreSQL refuses NUL)
+        raise HTTPException(404, f"no visit {slug!r}")
     with services.db.session() as session:
         visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
         if visit is None:
