@@ -39,11 +39,13 @@ def _header(meta: CalendarMeta) -> bytes:
     cal.add("prodid", PRODID)
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("name", meta.name)
-    cal.add("x-wr-calname", meta.name)
+    # X- and RFC 7986 properties are not known to icalendar as TEXT: say so, or commas,
+    # semicolons and newlines go out unescaped.
+    cal.add("name", icalendar.vText(meta.name))
+    cal.add("x-wr-calname", icalendar.vText(meta.name))
     if meta.description:
-        cal.add("description", meta.description)
-        cal.add("x-wr-caldesc", meta.description)
+        cal.add("description", icalendar.vText(meta.description))
+        cal.add("x-wr-caldesc", icalendar.vText(meta.description))
     cal.add("x-wr-timezone", meta.timezone)
     cal.add("refresh-interval", meta.refresh, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", icalendar.vDuration(meta.refresh))
@@ -56,7 +58,9 @@ def render_calendar(meta: CalendarMeta, events: Sequence[bytes], zones: Iterable
     """The feed's bytes: header, one VTIMEZONE per TZID (sorted), then the events in order."""
     parts = [_header(meta)]
     for zone in sorted(zones, key=lambda z: z.tzid):
-        parts.append(vtimezone(zone.tzid, zone.first_year, zone.last_year))
+        # Callers may count years in UTC; a local time can fall in the year before or after
+        # (New Year's Eve west of UTC), and a VTIMEZONE must start before its first use.
+        parts.append(vtimezone(zone.tzid, zone.first_year - 1, zone.last_year + 1))
     parts.extend(events)
     parts.append(_END)
     return b"".join(parts)

@@ -308,26 +308,13 @@ def test_every_tzid_used_has_exactly_one_vtimezone(feed: bytes) -> None:
     assert used <= set(defined), f"TZIDs without a VTIMEZONE: {used - set(defined)}"
 
 
-VTIMEZONE_YEAR_BUG = (
-    "BUG service/feed_store.py FeedStore._assemble: VTIMEZONE years come from UTC instants, "
-    "so 2026-12-31 20:00 in Los Angeles (2027 in UTC) gets a VTIMEZONE starting 2027-01-01"
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
         *GOLDEN,
         "service-rome",
-        *(
-            pytest.param(
-                name,
-                marks=pytest.mark.xfail(
-                    strict=True, raises=AssertionError, reason=VTIMEZONE_YEAR_BUG
-                ),
-            )
-            for name in ("service-los-angeles", "service-all-zones")
-        ),
+        "service-los-angeles",
+        "service-all-zones",
         "tricky-text",
     ],
 )
@@ -417,14 +404,6 @@ def test_text_with_commas_semicolons_backslashes_newlines_japanese_korean_surviv
     }
 
 
-CALENDAR_TEXT_BUG = (
-    "BUG feeds/calendar.py _header: NAME, X-WR-CALNAME and X-WR-CALDESC are added as plain str, "
-    "which icalendar writes unescaped (vUnknown): commas, semicolons and backslashes are not "
-    "escaped and vobject reads a name 'Talks, lunch' as 'Talks'"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CALENDAR_TEXT_BUG)
 def test_calendar_name_and_description_are_written_and_read_back_as_text() -> None:
     text = "Talks, lunch; toasts \\ backslash 日本語 한국어"
     body = render_calendar(CalendarMeta(name=text, description=text, timezone="Asia/Tokyo"), [], [])
@@ -437,14 +416,6 @@ def test_calendar_name_and_description_are_written_and_read_back_as_text() -> No
     assert read.x_wr_caldesc.value == text
 
 
-CALENDAR_NEWLINE_BUG = (
-    "BUG feeds/calendar.py _header: a calendar description with a newline (a visit description "
-    "in paragraphs) makes icalendar raise AssertionError for X-WR-CALDESC, so the visit's feed "
-    "cannot be rendered (FeedStore.get raises; under python -O a raw newline would be written)"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CALENDAR_NEWLINE_BUG)
 def test_calendar_description_in_paragraphs_is_written_and_read_back_as_text() -> None:
     text = "First paragraph, with a comma.\n\nSecond paragraph; 日本語 한국어."
     meta = CalendarMeta(name="Visit", description=text, timezone="Asia/Tokyo")

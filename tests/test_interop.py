@@ -504,23 +504,7 @@ def test_parser_reads_local_times_across_rome_dst_changes_as_the_right_utc_insta
     assert instants(seen) == {zone: sorted(EXPECTED_ROME) for zone in READER_ZONES}
 
 
-VTIMEZONE_YEAR_BUG = (
-    "BUG service/feed_store.py FeedStore._assemble: the VTIMEZONE's years come from the UTC "
-    "start/end (start.year), not the local date, so 2026-12-31 20:00 in Los Angeles "
-    "(2027-01-01 in UTC) gets a VTIMEZONE starting 2027-01-01 and ical.js reads it as UTC"
-)
-
-
-@pytest.mark.parametrize(
-    "parser",
-    [
-        *PYTHON_PARSERS,  # they look the TZID up in their own tz database
-        pytest.param(
-            "ical.js",
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=VTIMEZONE_YEAR_BUG),
-        ),
-    ],
-)
+@pytest.mark.parametrize("parser", [*PYTHON_PARSERS, "ical.js"])
 def test_parser_reads_new_years_eve_west_of_utc_as_the_right_utc_instant(
     zone_feeds: dict[str, bytes], readers: Readers, parser: str
 ) -> None:
