@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from service.cli import app
 from service.services import Services
 from service.settings import get_settings
 
-VISITCAL = ROOT / ".venv" / "bin" / "visitcal"
+# The console script of the environment that runs the tests.
+VISITCAL = Path(sys.executable).with_name("visitcal")
 SETTINGS_FILE = ROOT / "config" / "settings.toml"
 LEE_SUMMIT_IN_ROME = "Tue 13 Jan 05:00–10:00 CET (afternoon, time to be confirmed)"
 
