@@ -157,7 +157,7 @@ class Catalog:
             for name, value in fields.items():
                 setattr(visit, name, value)
             visit.content_hash = digest
-            visit.changed_at = now
+            visit.changed_at = max(now, visit.changed_at + timedelta(seconds=1))
             session.add(visit)
             report.visits_changed.append(spec.slug)
             visit_changed = True

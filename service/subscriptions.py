@@ -124,7 +124,14 @@ def create_subscription(services: Services, request: SubscriptionRequest, now: d
     return Created(subscription, token)
 
 
+def _known(subscription_id: str) -> bool:
+    """Ids are 16 hex digits; anything else (a NUL, a long string) is not worth a query."""
+    return len(subscription_id) == 16 and all(c in "0123456789abcdef" for c in subscription_id)
+
+
 def authorize(services: Services, subscription_id: str, token: str | None) -> Subscription:
+    if not _known(subscription_id):
+        raise NotFound(f"no subscription {subscription_id!r}")
     with services.db.session() as session:
         subscription = session.get(Subscription, subscription_id)
     if subscription is None or not subscription.active:
@@ -157,6 +164,8 @@ def change_subscription(
 
 def end_subscription(services: Services, subscription_id: str, now: datetime) -> None:
     """Deactivate a subscription (kept for its deliveries history) and cancel what is pending."""
+    if not _known(subscription_id):
+        raise NotFound(f"no subscription {subscription_id!r}")
     with services.db.write() as session:
         subscription = session.get(Subscription, subscription_id)
         if subscription is None or not subscription.active:
