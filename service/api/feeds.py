@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api.http_cache import feed_headers, is_fresh
+from service.api.http_cache import RawHeaders, is_fresh, prepared_headers
 from service.feed_store import FeedKey, FeedStore
 
 NAME = r"[a-z0-9][a-z0-9-]{0,119}"
@@ -33,8 +33,11 @@ def match_feed(path: str) -> tuple[FeedKey, bool] | None:
 
 def feed_response(
     store: FeedStore, key: FeedKey, attachment: bool, headers: Mapping[str, str], head: bool
-) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Status, headers and body for a feed request: one function for both paths."""
+) -> tuple[int, RawHeaders, bytes]:
+    """Status, encoded headers and body for a feed request: one function for both paths.
+
+    The headers may be shared with other responses of the same feed: copy before changing them.
+    """
     feed = store.get(key)
     if feed is None:
         what = (
@@ -43,22 +46,24 @@ def feed_response(
             else f"visit {key.slug!r}"
         )
         body = json.dumps({"detail": f"no {what}"}).encode()
-        return 404, [("content-type", "application/json")], body
-    response_headers = feed_headers(feed, store.settings.feed_max_age_seconds, attachment)
+        length = str(len(body)).encode()
+        return 404, [(b"content-type", b"application/json"), (b"content-length", length)], body
+    prepared = prepared_headers(feed, store.settings.feed_max_age_seconds, attachment)
     if is_fresh(headers, feed):
-        kept = [
-            (k, v) for k, v in response_headers if k in ("etag", "last-modified", "cache-control")
-        ]
-        return 304, kept, b""
-    response_headers.append(("content-length", str(len(feed.body))))
-    return 200, response_headers, b"" if head else feed.body
+        return 304, prepared.not_modified, b""
+    return 200, prepared.ok, b"" if head else feed.body
+
+
+_CONDITIONS = (b"if-none-match", b"if-modified-since")
+_ALL = (FeedKey("all"), False)
 
 
 class FeedFastPath:
     """Serves GET and HEAD of feed paths straight from the store, ahead of FastAPI's routing.
 
     Feeds are the hot path (every subscribed calendar polls them); the routes below stay for the
-    OpenAPI schema and answer the same through `feed_response`.
+    OpenAPI schema and answer the same through `feed_response`. Per request it decodes only the
+    two conditional headers, and sends headers encoded once per feed.
     """
 
     def __init__(self, app: ASGIApp, store: FeedStore) -> None:
@@ -66,19 +71,30 @@ class FeedFastPath:
         self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            matched = match_feed(scope["path"])
-            if matched is not None:
-                headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-                status, response_headers, body = feed_response(
-                    self.store, *matched, headers, scope["method"] == "HEAD"
-                )
-                if status == 404:
-                    response_headers.append(("content-length", str(len(body))))
-                raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers]
-                await send({"type": "http.response.start", "status": status, "headers": raw})
-                await send({"type": "http.response.body", "body": body})
-                return
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "GET" or method == "HEAD":
+                path = scope["path"]
+                if path == "/feeds/all.ics":
+                    matched: tuple[FeedKey, bool] | None = _ALL
+                else:
+                    matched = match_feed(path) if path.endswith(".ics") else None
+                if matched is not None:
+                    conditions: dict[str, str] = {}
+                    for name, value in scope["headers"]:
+                        if name in _CONDITIONS:
+                            text = value.decode("latin-1")
+                            header = name.decode("latin-1")
+                            # Repeated header lines are one comma-separated list (RFC 9110 5.3).
+                            seen = conditions.get(header)
+                            conditions[header] = text if seen is None else f"{seen}, {text}"
+                    status, headers, body = feed_response(
+                        self.store, *matched, conditions, method == "HEAD"
+                    )
+                    start = {"type": "http.response.start", "status": status, "headers": [*headers]}
+                    await send(start)
+                    await send({"type": "http.response.body", "body": body})
+                    return
         await self.app(scope, receive, send)
 
 
@@ -95,7 +111,8 @@ def _answer(request: Request, key: FeedKey, attachment: bool) -> Response:
     status, headers, body = feed_response(
         store, key, attachment, request.headers, request.method == "HEAD"
     )
-    response = Response(content=body, status_code=status, headers=dict(headers))
+    response = Response(content=body, status_code=status)
+    response.raw_headers = [*headers]
     return response
 
 

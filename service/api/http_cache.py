@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
@@ -49,3 +50,29 @@ def feed_headers(feed: RenderedFeed, max_age: int, attachment: bool) -> list[tup
     if attachment:
         headers.append(("content-disposition", content_disposition(feed.filename)))
     return headers
+
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class PreparedHeaders:
+    """A feed's response headers, encoded once per feed rather than on every request."""
+
+    ok: RawHeaders  # 200 to GET and HEAD, with Content-Length
+    not_modified: RawHeaders  # 304: the validators and Cache-Control only
+
+
+def prepared_headers(feed: RenderedFeed, max_age: int, attachment: bool) -> PreparedHeaders:
+    key = ("http-headers", max_age, attachment)
+    found = feed.derived.get(key)
+    if found is None:
+        headers = feed_headers(feed, max_age, attachment)
+        headers.append(("content-length", str(len(feed.body))))
+        ok = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        not_modified = [(name, value) for name, value in ok if name in _NOT_MODIFIED]
+        found = feed.derived[key] = PreparedHeaders(ok, not_modified)
+    return found  # type: ignore[no-any-return]
+
+
+_NOT_MODIFIED = (b"etag", b"last-modified", b"cache-control")
