@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from service.db import Database, mark_changed, mark_plan_changed
@@ -76,10 +78,14 @@ def _visit_fields(spec: VisitSpec) -> dict[str, Any]:
     }
 
 
+_SEGMENT_FIELDS = tuple(
+    f.name for f in dataclass_fields(SegmentInput) if f.name not in ("key", "uid", "sequence")
+)
+
+
 def _segment_fields(spec: SegmentInput) -> dict[str, Any]:
-    fields = asdict(spec)
-    for name in ("key", "uid", "sequence"):
-        fields.pop(name)
+    # A plain dict: dataclasses.asdict deep-copies, which a bulk load pays per segment.
+    fields = {name: getattr(spec, name) for name in _SEGMENT_FIELDS}
     fields["participants"] = list(spec.participants)
     fields["tags"] = list(spec.tags)
     return fields
@@ -124,6 +130,7 @@ class Catalog:
         with self.db.write() as session:
             for schedule in schedules:
                 self._apply_one(session, schedule, now, report, actor, expect or {})
+            _write_history(session)
             if report.changed_anything:
                 mark_changed(session)
             for observer in self.observers:
@@ -172,6 +179,8 @@ class Catalog:
                 raise PreconditionFailed(
                     f"segment {key!r} is at sequence {existing[key].sequence}, not {sequence}"
                 )
+        written: list[tuple[Segment, ChangeKind, datetime | None]] = []
+        new_rows: list[dict[str, Any]] = []
         for segment_input in schedule.segments:
             fields = _segment_fields(segment_input)
             digest = _digest(fields)
@@ -180,21 +189,21 @@ class Catalog:
                 uid = segment_input.uid or (
                     f"{spec.slug}.{segment_input.key}@{self.settings.uid_domain}"
                 )
-                segment = Segment(
-                    visit_id=visit.id,
-                    key=segment_input.key,
-                    uid=uid,
-                    sequence=segment_input.sequence or 0,
-                    content_hash=digest,
-                    created_at=now,
-                    changed_at=now,
+                row = {
+                    "visit_id": visit.id,
+                    "key": segment_input.key,
+                    "uid": uid,
+                    "sequence": segment_input.sequence or 0,
+                    "content_hash": digest,
+                    "created_at": now,
+                    "changed_at": now,
                     **fields,
-                )
-                self._store(session, segment, visit)
-                report.changes.append(
-                    SegmentChange(segment.id or 0, segment.uid, "added", None, segment.start_at)
-                )
-                _record(session, visit, segment.key, "added", actor, now, None, fields)
+                }
+                # New segments go in with one multi-row INSERT: building an ORM object per
+                # segment costs more than rendering its VEVENT.
+                row["ics"] = render_segment(SimpleNamespace(**row), visit, self.settings)
+                new_rows.append(row)
+                _record(session, visit, segment_input.key, "added", actor, now, None, fields)
             elif segment.content_hash != digest:
                 kind = _classify(segment, fields)
                 before = _row_fields(segment)
@@ -204,11 +213,7 @@ class Catalog:
                 if segment_input.sequence is not None:
                     segment.sequence = max(segment.sequence, segment_input.sequence)
                 self._store(session, segment, visit)
-                report.changes.append(
-                    SegmentChange(
-                        segment.id or 0, segment.uid, kind, before["start_at"], segment.start_at
-                    )
-                )
+                written.append((segment, kind, before["start_at"]))
                 _record(session, visit, segment.key, kind, actor, now, before, fields)
             elif visit_changed:
                 self._store(session, segment, visit)
@@ -225,11 +230,30 @@ class Catalog:
             segment.status = "cancelled"
             self._bump(segment, _digest(_row_fields(segment)), now)
             self._store(session, segment, visit)
-            report.changes.append(
-                SegmentChange(segment.id or 0, segment.uid, "cancelled", segment.start_at, None)
-            )
+            written.append((segment, "cancelled", segment.start_at))
             _record(
                 session, visit, segment.key, "cancelled", actor, now, before, _row_fields(segment)
+            )
+        session.flush()
+        if new_rows:
+            session.execute(insert(Segment), new_rows)
+            ids = dict(
+                session.execute(
+                    select(Segment.key, Segment.id).where(
+                        Segment.visit_id == visit.id,
+                        col(Segment.key).in_([row["key"] for row in new_rows]),
+                    )
+                ).all()
+            )
+            for row in new_rows:
+                report.changes.append(
+                    SegmentChange(ids[row["key"]], row["uid"], "added", None, row["start_at"])
+                )
+        for segment, kind, before_start in written:
+            assert segment.id is not None
+            after_start = None if kind == "cancelled" else segment.start_at
+            report.changes.append(
+                SegmentChange(segment.id, segment.uid, kind, before_start, after_start)
             )
 
     @staticmethod
@@ -241,8 +265,7 @@ class Catalog:
         segment.changed_at = max(now, segment.changed_at + timedelta(seconds=1))
 
     def _store(self, session: Session, segment: Segment, visit: Visit) -> None:
-        session.add(segment)
-        session.flush()
+        # The VEVENT needs no database id, so a bulk load renders and adds without flushing.
         segment.ics = render_segment(segment, visit, self.settings)
         session.add(segment)
 
@@ -268,6 +291,7 @@ class Catalog:
             session.execute(delete(Reminder).where(col(Reminder.segment_id) == segment.id))
             session.delete(segment)
             _record(session, visit, key, "deleted", actor, now.replace(microsecond=0), before, None)
+            _write_history(session)
             mark_changed(session)
             mark_plan_changed(session)
 
@@ -304,9 +328,18 @@ class Catalog:
 
 
 def _jsonable(fields: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Fields as JSON can hold them: instants and dates as ISO text, tuples as lists."""
     if fields is None:
         return None
-    return json.loads(json.dumps(fields, default=str, ensure_ascii=False))
+    return {name: _plain(value) for name, value in fields.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _record(
@@ -328,17 +361,24 @@ def _record(
         before = {name: before.get(name) for name in sorted(changed)}
         after = {name: after[name] for name in sorted(changed)}
     assert visit.id is not None
-    session.add(
-        Change(
-            visit_id=visit.id,
-            segment_key=segment_key,
-            kind=kind,
-            actor=actor,
-            at=now,
-            before=_jsonable(before),
-            after=_jsonable(after),
-        )
+    # Kept on the session and written with one INSERT by _write_history.
+    session.info.setdefault("history", []).append(
+        {
+            "visit_id": visit.id,
+            "segment_key": segment_key,
+            "kind": kind,
+            "actor": actor,
+            "at": now,
+            "before": _jsonable(before),
+            "after": _jsonable(after),
+        }
     )
+
+
+def _write_history(session: Session) -> None:
+    rows = session.info.pop("history", [])
+    if rows:
+        session.execute(insert(Change), rows)
 
 
 def _visit_row_fields(visit: Visit) -> dict[str, Any]:

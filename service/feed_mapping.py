@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from urllib.parse import quote
 
 from feeds import EventData, render_event
@@ -15,7 +16,8 @@ def visit_url(visit: Visit, settings: Settings) -> str:
     return f"{settings.base_url}/visits/{quote(visit.slug)}"
 
 
-def segment_event(segment: Segment, visit: Visit, settings: Settings) -> EventData:
+def segment_event(segment: Segment | Any, visit: Visit, settings: Settings) -> EventData:
+    """`segment` is a row, or any object with a row's attributes (a bulk insert's values)."""
     return EventData(
         uid=segment.uid,
         title=segment.title,
@@ -39,7 +41,7 @@ def segment_event(segment: Segment, visit: Visit, settings: Settings) -> EventDa
     )
 
 
-def render_segment(segment: Segment, visit: Visit, settings: Settings) -> str:
+def render_segment(segment: Segment | Any, visit: Visit, settings: Settings) -> str:
     return render_event(segment_event(segment, visit, settings)).decode("utf-8")
 
 
