@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from service.settings import Settings
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SEGMENT: Table = Segment.__table__  # type: ignore[attr-defined]
 _VISIT: Table = Visit.__table__  # type: ignore[attr-defined]
+_NAME = re.compile(r"^([a-z0-9][a-z0-9-]{0,119})?$")
 
 
 @dataclass(frozen=True)
@@ -87,14 +89,17 @@ class FeedStore:
 
     def get(self, key: FeedKey) -> RenderedFeed | None:
         """The feed, or None when its visit or segment does not exist (or is not public)."""
+        if not (_NAME.match(key.slug) and _NAME.match(key.segment)):
+            return None  # not a name we ever give out: no database trip for it
         self._refresh_version()
         try:
             return self._feeds[key]
         except KeyError:
             pass
         feed = self._assemble(key)
-        with self._lock:
-            self._feeds[key] = feed
+        if feed is not None:  # unknown names are not cached: they would grow without bound
+            with self._lock:
+                self._feeds[key] = feed
         return feed
 
     def _assemble(self, key: FeedKey) -> RenderedFeed | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -106,6 +107,21 @@ CALENDAR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Response])
+
+
+def _get_and_head(path: str) -> Callable[[Endpoint], Endpoint]:
+    """GET and HEAD of `path` as two routes: one route with both methods would give both
+    operations the same OpenAPI operationId, which the specification forbids."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.get(path, responses=CALENDAR_RESPONSES)(endpoint)
+        router.head(path, responses=CALENDAR_RESPONSES)(endpoint)
+        return endpoint
+
+    return register
+
+
 def _answer(request: Request, key: FeedKey, attachment: bool) -> Response:
     store: FeedStore = request.app.state.feeds
     status, headers, body = feed_response(
@@ -116,27 +132,25 @@ def _answer(request: Request, key: FeedKey, attachment: bool) -> Response:
     return response
 
 
-@router.api_route("/feeds/all.ics", methods=["GET", "HEAD"], responses=CALENDAR_RESPONSES)
+@_get_and_head("/feeds/all.ics")
 def all_feed(request: Request) -> Response:
     """Subscribe: every public segment of every visit."""
     return _answer(request, FeedKey("all"), attachment=False)
 
 
-@router.api_route("/feeds/visits/{slug}.ics", methods=["GET", "HEAD"], responses=CALENDAR_RESPONSES)
+@_get_and_head("/feeds/visits/{slug}.ics")
 def visit_feed(request: Request, slug: str) -> Response:
     """Subscribe: one visit's public segments."""
     return _answer(request, FeedKey("visit", slug), attachment=False)
 
 
-@router.api_route("/visits/{slug}.ics", methods=["GET", "HEAD"], responses=CALENDAR_RESPONSES)
+@_get_and_head("/visits/{slug}.ics")
 def visit_download(request: Request, slug: str) -> Response:
     """Download a visit as an .ics file."""
     return _answer(request, FeedKey("visit", slug), attachment=True)
 
 
-@router.api_route(
-    "/visits/{slug}/segments/{segment}.ics", methods=["GET", "HEAD"], responses=CALENDAR_RESPONSES
-)
+@_get_and_head("/visits/{slug}/segments/{segment}.ics")
 def segment_download(request: Request, slug: str, segment: str) -> Response:
     """Download one segment as an .ics file."""
     return _answer(request, FeedKey("segment", slug, segment), attachment=True)
