@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from dataclasses import replace
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.http_cache import RawHeaders, is_fresh, prepared_headers
+from service.errors import InputError
+from service.feed_query import parse_feed_query
 from service.feed_store import FeedKey, FeedStore
 
 NAME = r"[a-z0-9][a-z0-9-]{0,119}"
@@ -19,6 +22,7 @@ _ROUTES = [
     (re.compile(rf"^/feeds/visits/(?P<slug>{NAME})\.ics$"), "visit", False),
     (re.compile(rf"^/visits/(?P<slug>{NAME})\.ics$"), "visit", True),
     (re.compile(rf"^/visits/(?P<slug>{NAME})/segments/(?P<segment>{NAME})\.ics$"), "segment", True),
+    (re.compile(r"^/feeds/private/(?P<token>[A-Za-z0-9_-]{20,100})\.ics$"), "private", False),
 ]
 
 
@@ -28,8 +32,43 @@ def match_feed(path: str) -> tuple[FeedKey, bool] | None:
         found = pattern.match(path)
         if found:
             groups = found.groupdict()
+            if scope == "private":
+                return FeedKey(scope, private=groups["token"]), attachment
             return FeedKey(scope, groups.get("slug", ""), groups.get("segment", "")), attachment
     return None
+
+
+def resolve(store: FeedStore, key: FeedKey, query: str) -> FeedKey | None:
+    """The request's full key: its query's filter and alarms, and what a private token opens.
+    InputError for a bad query; None for an unknown or revoked private feed."""
+    narrow = parse_feed_query(query)
+    if key.scope == "private":
+        return store.private_key(key.private, narrow)
+    return replace(key, filter=narrow) if query else key
+
+
+def _error(status: int, detail: object) -> tuple[int, RawHeaders, bytes]:
+    body = json.dumps({"detail": detail}).encode()
+    length = str(len(body)).encode()
+    return status, [(b"content-type", b"application/json"), (b"content-length", length)], body
+
+
+def answer(
+    store: FeedStore,
+    key: FeedKey,
+    attachment: bool,
+    query: str,
+    headers: Mapping[str, str],
+    head: bool,
+) -> tuple[int, RawHeaders, bytes]:
+    """A feed request from path key and query to status, headers and body."""
+    try:
+        resolved = resolve(store, key, query)
+    except InputError as error:
+        return _error(422, [{"loc": ["query", error.field], "msg": error.reason}])
+    if resolved is None:
+        return _error(404, "no such private feed (it may have been revoked)")
+    return feed_response(store, resolved, attachment, headers, head)
 
 
 def feed_response(
@@ -46,10 +85,9 @@ def feed_response(
             if key.segment
             else f"visit {key.slug!r}"
         )
-        body = json.dumps({"detail": f"no {what}"}).encode()
-        length = str(len(body)).encode()
-        return 404, [(b"content-type", b"application/json"), (b"content-length", length)], body
-    prepared = prepared_headers(feed, store.settings.feed_max_age_seconds, attachment)
+        return _error(404, f"no {what}")
+    private = key.scope == "private"
+    prepared = prepared_headers(feed, store.settings.feed_max_age_seconds, attachment, private)
     if is_fresh(headers, feed):
         return 304, prepared.not_modified, b""
     return 200, prepared.ok, b"" if head else feed.body
@@ -89,8 +127,10 @@ class FeedFastPath:
                             # Repeated header lines are one comma-separated list (RFC 9110 5.3).
                             seen = conditions.get(header)
                             conditions[header] = text if seen is None else f"{seen}, {text}"
-                    status, headers, body = feed_response(
-                        self.store, *matched, conditions, method == "HEAD"
+                    query = scope.get("query_string", b"").decode("latin-1")
+                    key, attachment = matched
+                    status, headers, body = answer(
+                        self.store, key, attachment, query, conditions, method == "HEAD"
                     )
                     start = {"type": "http.response.start", "status": status, "headers": [*headers]}
                     await send(start)
@@ -124,18 +164,38 @@ def _get_and_head(path: str) -> Callable[[Endpoint], Endpoint]:
 
 def _answer(request: Request, key: FeedKey, attachment: bool) -> Response:
     store: FeedStore = request.app.state.feeds
-    status, headers, body = feed_response(
-        store, key, attachment, request.headers, request.method == "HEAD"
-    )
+    query = request.url.query
+    head = request.method == "HEAD"
+    status, headers, body = answer(store, key, attachment, query, request.headers, head)
     response = Response(content=body, status_code=status)
     response.raw_headers = [*headers]
     return response
 
 
+FilterQuery = Annotated[str | None, Query(description="Comma-separated values")]
+
+
 @_get_and_head("/feeds/all.ics")
-def all_feed(request: Request) -> Response:
-    """Subscribe: every public segment of every visit."""
+def all_feed(
+    request: Request,
+    visit: FilterQuery = None,
+    kind: FilterQuery = None,
+    tag: FilterQuery = None,
+    alarms: Annotated[str | None, Query(description="e.g. 1h,15m: adds VALARMs")] = None,
+) -> Response:
+    """Subscribe: every public segment of every visit, or only some visits, kinds or tags."""
+    # The parameters are declared for the schema; `resolve` reads the query as a whole.
     return _answer(request, FeedKey("all"), attachment=False)
+
+
+@_get_and_head("/feeds/private/{token}.ics")
+def private_feed(
+    request: Request,
+    token: str,
+    alarms: Annotated[str | None, Query(description="e.g. 1h,15m: adds VALARMs")] = None,
+) -> Response:
+    """Subscribe: a saved private feed (`visitcal feed create`); 404 once revoked."""
+    return _answer(request, FeedKey("private", private=token), attachment=False)
 
 
 @_get_and_head("/feeds/visits/{slug}.ics")

@@ -40,12 +40,16 @@ def is_fresh(headers: Mapping[str, str], feed: RenderedFeed) -> bool:
     return False
 
 
-def feed_headers(feed: RenderedFeed, max_age: int, attachment: bool) -> list[tuple[str, str]]:
+def feed_headers(
+    feed: RenderedFeed, max_age: int, attachment: bool, private: bool = False
+) -> list[tuple[str, str]]:
+    # A private feed must not sit in shared caches, where revoking it could not reach.
+    audience = "private" if private else "public"
     headers = [
         ("content-type", CALENDAR),
         ("etag", feed.etag),
         ("last-modified", format_datetime(feed.last_modified, usegmt=True)),
-        ("cache-control", f"public, max-age={max_age}"),
+        ("cache-control", f"{audience}, max-age={max_age}"),
     ]
     if attachment:
         headers.append(("content-disposition", content_disposition(feed.filename)))
@@ -63,11 +67,13 @@ class PreparedHeaders:
     not_modified: RawHeaders  # 304: the validators and Cache-Control only
 
 
-def prepared_headers(feed: RenderedFeed, max_age: int, attachment: bool) -> PreparedHeaders:
-    key = ("http-headers", max_age, attachment)
+def prepared_headers(
+    feed: RenderedFeed, max_age: int, attachment: bool, private: bool = False
+) -> PreparedHeaders:
+    key = ("http-headers", max_age, attachment, private)
     found = feed.derived.get(key)
     if found is None:
-        headers = feed_headers(feed, max_age, attachment)
+        headers = feed_headers(feed, max_age, attachment, private)
         headers.append(("content-length", str(len(feed.body))))
         ok = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         not_modified = [(name, value) for name, value in ok if name in _NOT_MODIFIED]
