@@ -50,4 +50,7 @@ def sign(secret: bytes, message: str) -> str:
 
 
 def signature_matches(secret: bytes, message: str, signature: str | None) -> bool:
-    return bool(signature) and hmac.compare_digest(sign(secret, message), signature or "")
+    if not signature:
+        return False
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a link can carry any.
+    return hmac.compare_digest(sign(secret, message).encode(), signature.encode("utf-8", "replace"))
