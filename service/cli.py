@@ -137,6 +137,40 @@ def load(
         _load(services, paths)
 
 
+@app.command("import")
+def import_(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE_OR_URL", help="An .ics file, or an http(s) URL.")
+    ],
+    visit: Annotated[str, typer.Option(help="The slug of the visit to import into.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Import an .ics calendar into a visit: events become its segments (UIDs kept), and its
+    public segments missing from the calendar are cancelled. Prints the changes as a table."""
+    from service.import_table import import_summary, import_table
+    from service.importer import import_calendar, read_source
+
+    with _services() as services:
+        services.db.migrate()
+        data = read_source(source, services.settings)
+        result = import_calendar(
+            services,
+            visit,
+            data,
+            source=source,
+            actor=f"import:{source}",
+            now=datetime.now(UTC),
+            dry_run=dry_run,
+        )
+        if result.added or result.changed or result.cancelled:
+            out.print(import_table(result))
+        for warning in result.warnings:
+            err.print(f"warning: {warning}", markup=False, highlight=False)
+        out.print(import_summary(result), highlight=False, soft_wrap=True)
+
+
 @app.command()
 def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the HTTP API and feeds (no schedule loading)."""

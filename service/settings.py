@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2, gt=0)  # backoff: base * 2**(attempt-1)
     plan_check_seconds: float = Field(default=1.0, gt=0)  # how soon other processes' plans are seen
     sweep_seconds: float = Field(default=30, gt=0)  # safety sweep for anything due
+    # Importing calendars (`visitcal import`, POST /visits/{slug}/import)
+    import_max_bytes: int = Field(default=5_000_000, gt=0)  # an .ics file or download
+    import_timeout_seconds: float = Field(default=15, gt=0)  # a URL's whole download
+    # Fetch from loopback, private-network and link-local addresses too (tests, intranets);
+    # off, an import URL cannot be used to reach the machine's own network.
+    import_allow_private: bool = False
     part_of_day: dict[str, tuple[time, time]] = {
         "morning": (time(9), time(12)),
         "afternoon": (time(13), time(18)),

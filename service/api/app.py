@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from service.api import feeds, history, organizer, subscriptions, visits
+from service.api import feeds, history, imports, organizer, subscriptions, visits
 from service.api.feeds import FeedFastPath
 from service.errors import InputError, Unauthorized, VisitcalError
 from service.services import Services
@@ -60,6 +60,7 @@ def create_app(services: Services) -> ASGIApp:
     api.include_router(subscriptions.router)
     api.include_router(organizer.router)
     api.include_router(history.router)
+    api.include_router(imports.router)
     fast = FeedFastPath(api, services.feeds)
     # uvicorn and tests reach FastAPI's attributes (state, openapi) through the wrapper.
     fast.state = api.state  # type: ignore[attr-defined]

@@ -1,0 +1,126 @@
+"""A calendar fetched from a URL for an import: http(s) only, public addresses only, bounded.
+
+The host is resolved once, every address it resolves to is checked, and the request goes to
+the checked address (with the name in Host and in TLS SNI, so certificates are verified as
+usual): a name that resolves to a public address when checked and to 127.0.0.1 when fetched
+(DNS rebinding) cannot slip through. Redirects are followed by hand, each one checked the same.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+
+import httpx
+
+from service.errors import InputError
+from service.settings import Settings
+
+MAX_REDIRECTS = 5
+SCHEMES = ("http", "https")
+
+
+def _refuse(url: str, reason: str) -> InputError:
+    return InputError("url", f"{url}: {reason}")
+
+
+def _parse(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise _refuse(url, "not a URL") from None
+    if parsed.scheme not in SCHEMES:
+        hint = " (use https:// for a webcal:// link)" if parsed.scheme == "webcal" else ""
+        raise _refuse(url, f"only http and https URLs can be imported{hint}")
+    if not parsed.host:
+        raise _refuse(url, "the URL names no host")
+    return parsed
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def resolve_checked(url: str, host: str, port: int, allow_private: bool) -> str:
+    """The address to connect to: every address `host` resolves to must be public unless
+    private ones are allowed (one private address among public ones is refused too)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise _refuse(url, f"host {host!r} cannot be resolved ({error})") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses:
+        raise _refuse(url, f"host {host!r} has no address")
+    if not allow_private:
+        for address in addresses:
+            if not _is_public(address):
+                raise _refuse(
+                    url,
+                    f"{host} is {address}, a loopback, private or link-local address; "
+                    "imports from such addresses are off (setting import_allow_private)",
+                )
+    return str(addresses[0])
+
+
+def fetch_calendar(url: str, settings: Settings) -> bytes:
+    """The body of `url` (at most import_max_bytes, within import_timeout_seconds in all), or
+    InputError saying why not."""
+    limit = settings.import_max_bytes
+    timeout = settings.import_timeout_seconds
+    deadline = time.monotonic() + timeout
+    current = url
+    # trust_env off: a proxy from the environment would fetch from where we did not check.
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            parsed = _parse(current)
+            host = parsed.raw_host.decode("ascii")
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            address = resolve_checked(current, host, port, settings.import_allow_private)
+            request = client.build_request(
+                "GET",
+                parsed.copy_with(host=address),
+                headers={"Host": parsed.netloc.decode("ascii"), "Accept": "text/calendar, */*"},
+                extensions={"sni_hostname": host} if parsed.scheme == "https" else {},
+            )
+            try:
+                response = client.send(request, stream=True)
+            except httpx.TimeoutException:
+                raise _refuse(url, f"did not answer within {timeout:g} s") from None
+            except httpx.HTTPError as error:
+                raise _refuse(url, f"cannot be fetched ({error or type(error).__name__})") from None
+            try:
+                if response.is_redirect and "location" in response.headers:
+                    current = str(parsed.join(response.headers["location"]))
+                    continue
+                if response.status_code != 200:
+                    raise _refuse(
+                        url, f"answered {response.status_code} {response.reason_phrase}".strip()
+                    )
+                return _read_bounded(response, url, limit, deadline, timeout)
+            finally:
+                response.close()
+    raise _refuse(url, f"more than {MAX_REDIRECTS} redirects")
+
+
+def _read_bounded(
+    response: httpx.Response, url: str, limit: int, deadline: float, timeout: float
+) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _refuse(url, f"is {int(declared):,} bytes, over the limit of {limit:,} bytes")
+    body = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise _refuse(url, f"is over the limit of {limit:,} bytes")
+            if time.monotonic() > deadline:
+                raise _refuse(url, f"did not answer in full within {timeout:g} s")
+    except httpx.TimeoutException:
+        raise _refuse(url, f"did not answer within {timeout:g} s") from None
+    except httpx.HTTPError as error:
+        raise _refuse(url, f"cannot be fetched ({error or type(error).__name__})") from None
+    return bytes(body)
