@@ -44,9 +44,21 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def resolve_checked(url: str, host: str, port: int, allow_private: bool) -> str:
+def resolve_checked(
+    url: str, host: str, port: int, allow_private: bool, allow_public: bool = True
+) -> str:
     """The address to connect to: every address `host` resolves to must be public unless
     private ones are allowed (one private address among public ones is refused too)."""
+    if not allow_public:
+        # Decided before any DNS query, so that nothing leaves the machine at all.
+        try:
+            literal = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            literal = None
+        if host != "localhost" and (literal is None or _is_public(literal)):
+            raise _refuse(
+                url, "imports from public addresses are off (setting import_allow_public)"
+            )
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
@@ -78,7 +90,9 @@ def fetch_calendar(url: str, settings: Settings) -> bytes:
             parsed = _parse(current)
             host = parsed.raw_host.decode("ascii")
             port = parsed.port or (443 if parsed.scheme == "https" else 80)
-            address = resolve_checked(current, host, port, settings.import_allow_private)
+            address = resolve_checked(
+                current, host, port, settings.import_allow_private, settings.import_allow_public
+            )
             request = client.build_request(
                 "GET",
                 parsed.copy_with(host=address),

@@ -35,11 +35,17 @@ class Settings(BaseSettings):
     # Reminders
     reminder_offsets: list[str] = ["1d", "1h"]  # when a subscription names none
     secret_key: str = ""  # signs unsubscribe links; made and kept in the database when empty
+    # An Apprise mailto:// base (server, login, sender) that turns an email address given on the
+    # sign-up page into a channel; empty: the page accepts only Apprise URLs.
+    smtp_url: str = ""
     worker_batch: int = Field(default=200, gt=0)
     worker_threads: int = Field(default=16, gt=0)
     lease_seconds: float = Field(default=60, gt=0)  # a claim older than this is taken over
     retry_limit: int = Field(default=5, ge=0)  # failed deliveries retried this many times
     retry_base_seconds: float = Field(default=2, gt=0)  # backoff: base * 2**(attempt-1)
+    # Sent more than this after its due instant (a worker was down or behind), a reminder is
+    # marked late and says how long is really left rather than its planned offset.
+    late_after_seconds: float = Field(default=60, gt=0)
     plan_check_seconds: float = Field(default=1.0, gt=0)  # how soon other processes' plans are seen
     sweep_seconds: float = Field(default=30, gt=0)  # safety sweep for anything due
     # Importing calendars (`visitcal import`, POST /visits/{slug}/import)
@@ -48,6 +54,9 @@ class Settings(BaseSettings):
     # Fetch from loopback, private-network and link-local addresses too (tests, intranets);
     # off, an import URL cannot be used to reach the machine's own network.
     import_allow_private: bool = False
+    # Off, imports come only from files (and private addresses if allowed): the test suite runs
+    # so, so that generated URLs never reach beyond the machine.
+    import_allow_public: bool = True
     part_of_day: dict[str, tuple[time, time]] = {
         "morning": (time(9), time(12)),
         "afternoon": (time(13), time(18)),

@@ -30,13 +30,16 @@ MELONI = "2026-01-meloni-japan"
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    return Settings(
-        database_url=database_url,
-        base_url="http://visitcal.test",
-        visits_dir=SEED_VISITS,
-        change_check_seconds=0,
-        **overrides,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "base_url": "http://visitcal.test",
+        "visits_dir": SEED_VISITS,
+        "change_check_seconds": 0,
+        # No test may reach beyond this machine, whatever URL it (or schemathesis) makes up.
+        "import_allow_public": False,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

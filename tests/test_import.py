@@ -957,3 +957,13 @@ def test_segment_keys_derive_from_uids_stay_unique_and_short() -> None:
 )
 def test_kinds_are_guessed_from_categories(categories: list[str], kind: str | None) -> None:
     assert guess_kind(categories)[0] == kind
+
+
+def test_with_public_imports_off_a_public_host_is_refused_before_any_lookup() -> None:
+    from service.errors import InputError
+    from service.remote_calendar import resolve_checked
+
+    for host in ("calendar.example.org", "93.184.216.34"):
+        with pytest.raises(InputError, match="import_allow_public"):
+            resolve_checked(f"http://{host}/x.ics", host, 80, True, allow_public=False)
+    assert resolve_checked("http://127.0.0.1/x.ics", "127.0.0.1", 80, True, False) == "127.0.0.1"
