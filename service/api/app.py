@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp
 
-from service.api import feeds, history, imports, organizer, subscriptions, visits
+from service.api import feeds, history, imports, organizer, pages, subscriptions, visits
 from service.api.feeds import FeedFastPath
 from service.errors import InputError, Unauthorized, VisitcalError
 from service.services import Services
@@ -25,6 +25,12 @@ def _name_field(error: Any) -> dict[str, Any]:
         detail["loc"] = [*detail["loc"], found.group(1)]
         detail["msg"] = found.group(2)
     return jsonable_encoder(detail)
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such thing"}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong token (Authorization: Bearer)"}
+}
 
 
 def create_app(services: Services) -> ASGIApp:
@@ -56,10 +62,11 @@ def create_app(services: Services) -> ASGIApp:
         return {"status": "ok", "catalog_version": services.db.catalog_version()}
 
     api.include_router(feeds.router)
-    api.include_router(visits.router)
-    api.include_router(subscriptions.router)
+    api.include_router(visits.router, responses=NOT_FOUND)
+    api.include_router(subscriptions.router, responses={**NOT_FOUND, **UNAUTHORIZED})
+    api.include_router(pages.router)  # last: /visits/{slug} is a page, /visits/{slug}.ics a feed
     api.include_router(organizer.router)
-    api.include_router(history.router)
+    api.include_router(history.router, responses=NOT_FOUND)
     api.include_router(imports.router)
     fast = FeedFastPath(api, services.feeds)
     # uvicorn and tests reach FastAPI's attributes (state, openapi) through the wrapper.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -12,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from service.api.html import render
 from service.errors import NotFound
 from service.models import Subscription
 from service.offsets import describe_offset
@@ -158,26 +158,15 @@ def _check_link(services: Services, subscription_id: str, sig: str) -> None:
         raise NotFound("this unsubscribe link is not valid")
 
 
-_PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto">
-<h1>{title}</h1>{content}</body></html>"""
-
-
 @router.get("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)
-def unsubscribe_page(request: Request, subscription_id: str, sig: str = "") -> HTMLResponse:
+def unsubscribe_page(request: Request, subscription_id: str, sig: str = "") -> Response:
     """The link in every reminder: asks to confirm (a link preview must not unsubscribe)."""
     _check_link(_services(request), subscription_id, sig)
-    form = (
-        f'<form method="post"><input type="hidden" name="sig" value="{escape(sig)}">'
-        "<p>Stop all reminders of this subscription?</p>"
-        '<button type="submit">Unsubscribe</button></form>'
-    )
-    return HTMLResponse(_PAGE.format(title="Unsubscribe", content=form))
+    return render(request, "unsubscribe_link.html", cacheable=False, sig=sig)
 
 
 @router.post("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)
-async def unsubscribe(request: Request, subscription_id: str, sig: str = "") -> HTMLResponse:
+async def unsubscribe(request: Request, subscription_id: str, sig: str = "") -> Response:
     services = _services(request)
     if not sig:
         form = await request.form()
@@ -185,6 +174,5 @@ async def unsubscribe(request: Request, subscription_id: str, sig: str = "") -> 
     _check_link(services, subscription_id, sig)
     with contextlib.suppress(NotFound):  # already unsubscribed: the same answer
         end_subscription(services, subscription_id, utc_now())
-    return HTMLResponse(
-        _PAGE.format(title="Unsubscribed", content="<p>You will get no more reminders.</p>")
-    )
+    message = "You will get no more reminders."
+    return render(request, "message.html", cacheable=False, title="Unsubscribed", message=message)

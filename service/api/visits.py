@@ -71,7 +71,7 @@ def _visit_out(services: Services, visit: Visit) -> dict[str, object]:
     }
 
 
-@router.get("/visits", response_model=list[VisitOut])
+@router.get("/api/visits", response_model=list[VisitOut])
 def list_visits(request: Request) -> list[dict[str, object]]:
     """Every visit, latest first."""
     services: Services = request.app.state.services
@@ -81,7 +81,9 @@ def list_visits(request: Request) -> list[dict[str, object]]:
 
 
 @router.get(
-    "/visits/{slug}", response_model=VisitDetail, responses={404: {"description": "No such visit"}}
+    "/api/visits/{slug}",
+    response_model=VisitDetail,
+    responses={404: {"description": "No such visit"}},
 )
 def get_visit(request: Request, slug: str) -> dict[str, object]:
     """One visit with its public segments in order."""
