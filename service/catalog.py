@@ -310,20 +310,25 @@ class Catalog:
             mark_plan_changed(session)
 
     def rerender_if_needed(self) -> int:
-        """Re-render every stored VEVENT if what they depend on (base URL...) has changed."""
+        """Re-render every stored VEVENT if what they depend on (base URL...) has changed;
+        returns how many came out different (only those count as a change to the feeds)."""
         key = render_key(self.settings)
-        with self.db.write() as session:
+        with self.db.session() as session:
             state = session.get(CatalogState, "render_key")
-            if state is not None and state.value == key:
-                return 0
+        if state is not None and state.value == key:
+            return 0
+        with self.db.write() as session:
             visits = {v.id: v for v in session.exec(select(Visit))}
             count = 0
             for segment in session.exec(select(Segment)):
-                segment.ics = render_segment(segment, visits[segment.visit_id], self.settings)
-                session.add(segment)
-                count += 1
+                ics = render_segment(segment, visits[segment.visit_id], self.settings)
+                if ics != segment.ics:
+                    segment.ics = ics
+                    session.add(segment)
+                    count += 1
             session.merge(CatalogState(name="render_key", value=key))
-            mark_changed(session)
+            if count:
+                mark_changed(session)
         return count
 
 

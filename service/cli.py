@@ -57,6 +57,7 @@ def _load(services: Services, paths: list[Path]) -> None:
     from service.schedule_file import read_schedules
 
     schedules = read_schedules(paths, services.settings.part_of_day)
+    services.catalog.rerender_if_needed()
     report = services.catalog.apply(schedules, datetime.now(UTC))
     services.feeds.invalidate()
     out.print(
@@ -78,6 +79,11 @@ def _print_links(services: Services) -> None:
     with services.db.session() as session:
         slugs = [(v.slug, v.title) for v in session.exec(select(Visit).order_by(Visit.first_day))]  # type: ignore[arg-type]
     everything = all_links(services.settings)
+    out.print(
+        f"\n[bold]Web pages[/bold]\n  schedules: {services.settings.base_url}/\n"
+        f"  reminders: {services.settings.base_url}/reminders",
+        highlight=False,
+    )
     out.print(
         f"\n[bold]All visits[/bold]\n  subscribe: {everything.feed}\n"
         f"  webcal:    {everything.webcal}",
@@ -208,6 +214,7 @@ def export(
 
     with _services() as services:
         services.db.migrate()
+        services.catalog.rerender_if_needed()  # feeds carry the base URL of these settings
         written = export_feeds(services, directory)
         out.print(f"wrote {len(written)} feed(s) under {directory}", highlight=False)
 
@@ -402,6 +409,68 @@ def token_revoke(name: Annotated[str, typer.Argument(help="The token's name.")])
     with _services() as services:
         services.db.migrate()
         revoke_token(services.db, name, datetime.now(UTC))
+        out.print(f"revoked {name}", highlight=False)
+
+
+feed_app = typer.Typer(help="Saved private feeds behind unguessable URLs.", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
+
+
+@feed_app.command("create")
+def feed_create(
+    name: Annotated[str, typer.Option(help="What it is for, e.g. press-pool.")],
+    visit: Annotated[list[str] | None, typer.Option(help="Only this visit (repeatable).")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only this kind (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Only this tag (repeatable).")] = None,
+    include_restricted: Annotated[
+        bool, typer.Option("--include-restricted", help="Also restricted segments.")
+    ] = False,
+) -> None:
+    """Save a private feed; prints its URL once (only a hash of its token is kept)."""
+    from service.private_feeds import create_private_feed, private_feed_url
+
+    with _services() as services:
+        services.db.migrate()
+        token = create_private_feed(
+            services,
+            name,
+            visit or [],
+            kind or [],
+            tag or [],
+            include_restricted,
+            datetime.now(UTC),
+        )
+        url = private_feed_url(services, token)
+        out.print(
+            f"private feed {name} (URL shown once):\n  {url}", highlight=False, soft_wrap=True
+        )
+
+
+@feed_app.command("list")
+def feed_list() -> None:
+    """Private feeds by name and what they hold (never their URLs)."""
+    from service.private_feeds import list_private_feeds
+
+    with _services() as services:
+        services.db.migrate()
+        table = Table(title="Private feeds")
+        for column in ("name", "holds", "restricted", "revoked"):
+            table.add_column(column)
+        for row in list_private_feeds(services):
+            holds = ", ".join(row.visits + row.kinds + [f"#{t}" for t in row.tags]) or "everything"
+            revoked = f"{row.revoked_at:%Y-%m-%d %H:%M} UTC" if row.revoked_at else ""
+            table.add_row(row.name, holds, "yes" if row.include_restricted else "no", revoked)
+        out.print(table)
+
+
+@feed_app.command("revoke")
+def feed_revoke(name: Annotated[str, typer.Argument(help="The private feed's name.")]) -> None:
+    """Revoke a private feed: its URL answers 404 at once."""
+    from service.private_feeds import revoke_private_feed
+
+    with _services() as services:
+        services.db.migrate()
+        revoke_private_feed(services, name, datetime.now(UTC))
         out.print(f"revoked {name}", highlight=False)
 
 
