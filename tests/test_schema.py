@@ -55,7 +55,7 @@ def test_no_server_errors_and_answers_match_the_schema(running: tuple[LiveServer
                 database=None,
                 suppress_health_check=list(HealthCheck),
             )
-            def check(case: schemathesis.Case) -> None:
+            def check(case: schemathesis.Case, headers: dict[str, str] = headers) -> None:
                 case.call_and_validate(headers=headers, checks=CHECKS)
 
             check()

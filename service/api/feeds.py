@@ -65,7 +65,8 @@ def answer(
     try:
         resolved = resolve(store, key, query)
     except InputError as error:
-        return _error(422, [{"loc": ["query", error.field], "msg": error.reason}])
+        detail = [{"loc": ["query", error.field], "msg": error.reason, "type": "value_error"}]
+        return _error(422, detail)
     if resolved is None:
         return _error(404, "no such private feed (it may have been revoked)")
     return feed_response(store, resolved, attachment, headers, head)
