@@ -47,15 +47,17 @@ def test_no_server_errors_and_answers_match_the_schema(running: tuple[LiveServer
     # With and without a valid organizer token, so that write routes get past 401 too.
     for headers in ({}, {"Authorization": f"Bearer {token}"}):
         for operation in operations:
+            _fuzz(operation, headers)
 
-            @given(case=operation.as_strategy())
-            @settings(
-                max_examples=15,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            def check(case: schemathesis.Case, headers: dict[str, str] = headers) -> None:
-                case.call_and_validate(headers=headers, checks=CHECKS)
 
-            check()
+def _fuzz(operation: schemathesis.APIOperation, headers: dict[str, str]) -> None:
+    """Generated requests for one operation, each checked against the schema."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    check()
