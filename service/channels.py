@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
 import apprise
+from apprise.plugins.base import NotifyBase
 
 _MAX_URL = 2000
 
@@ -41,15 +43,19 @@ class Sender(Protocol):
     def send(self, channel: str, title: str, body: str) -> Outcome: ...
 
 
-class _ThreadLog(logging.Handler):
-    """Collects Apprise's log lines per thread, so each delivery gets its own answer."""
+class _CallLog(logging.Handler):
+    """Collects Apprise's log lines per delivery, so each delivery gets its own answer.
+
+    A context variable rather than a thread-local: Apprise 2 runs the plugin in a worker thread
+    of its own (with a copy of the caller's context), where a thread-local misses the plugin's
+    lines, the ones that say why a delivery failed."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
-        self.local = threading.local()
+        self.lines: ContextVar[list[str] | None] = ContextVar(f"apprise_lines_{id(self)}")
 
     def emit(self, record: logging.LogRecord) -> None:
-        lines = getattr(self.local, "lines", None)
+        lines = self.lines.get(None)
         if lines is not None:
             lines.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
@@ -60,7 +66,7 @@ class AppriseSender:
     def __init__(self) -> None:
         self._plugins: dict[str, apprise.Apprise] = {}
         self._lock = threading.Lock()
-        self._log = _ThreadLog()
+        self._log = _CallLog()
         logger = logging.getLogger("apprise")
         logger.addHandler(self._log)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
@@ -72,18 +78,42 @@ class AppriseSender:
             plugin = self._plugins.get(channel)
             if plugin is None:
                 plugin = apprise.Apprise()
-                plugin.add(channel)
+                server = apprise.Apprise.instantiate(channel)
+                if server is not None:
+                    _no_generic_throttle(server)
+                    plugin.add(server)
                 self._plugins[channel] = plugin
             return plugin
 
     def send(self, channel: str, title: str, body: str) -> Outcome:
-        self._log.local.lines = []
+        lines: list[str] = []
+        token = self._log.lines.set(lines)
         try:
-            ok = bool(self._plugin(channel).notify(title=title, body=body))
+            # Our text is plain: unless told so, Apprise sends email as HTML that runs every
+            # line together (and its plain part loses the line breaks).
+            ok = bool(
+                self._plugin(channel).notify(
+                    title=title, body=body, body_format=apprise.NotifyFormat.TEXT
+                )
+            )
         except Exception as error:  # a plugin bug must not kill the worker
-            self._log.local.lines.append(f"error: {type(error).__name__}: {error}")
+            lines.append(f"error: {type(error).__name__}: {error}")
             ok = False
-        lines = self._log.local.lines
-        self._log.local.lines = None
+        finally:
+            self._log.lines.reset(token)
         answer = "; ".join(lines[-3:]) if lines else ("delivered" if ok else "refused")
         return Outcome(ok, answer[:1000])
+
+
+def _no_generic_throttle(server: NotifyBase) -> None:
+    """Drop Apprise's generic 5.5 s pause between two messages through one plugin (mailto://,
+    ntfy:// and most others inherit it): a follower's reminders due at the same instant (two
+    segments that start together) would arrive 5.5 s apart. A rate that a plugin declares for
+    its provider (slack://, tgram://, ...) is kept."""
+    declared = any(
+        "request_rate_per_sec" in vars(cls)
+        for cls in type(server).__mro__
+        if cls is not NotifyBase and issubclass(cls, NotifyBase)
+    )
+    if not declared:
+        server.request_rate_per_sec = 0

@@ -108,6 +108,19 @@ class ReminderQueue:
                     .values(**values)
                 )
 
+    def renew(self, ids: list[int], now: datetime) -> None:
+        """Extend this worker's claims that it is still delivering: a claim that is merely slow
+        (a channel taking longer than the lease) is not taken over and sent twice, while the
+        claims of a worker that died stop being renewed and expire."""
+        if not ids:
+            return
+        with self.db.write() as session:
+            session.execute(
+                update(REMINDERS)
+                .where(c.id.in_(ids), c.state == "claimed", c.claimed_by == self.worker_id)
+                .values(lease_until=now + self.lease)
+            )
+
     def next_due(self) -> datetime | None:
         """When something next becomes claimable (a due row, a retry, or an expiring lease)."""
         with self.db.session() as session:

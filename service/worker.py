@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
@@ -25,8 +25,6 @@ from service.signing import server_secret, sign
 
 log = logging.getLogger("visitcal.worker")
 Clock = Callable[[], datetime]
-# Sent more than this after its due instant, a reminder is marked late.
-LATE_AFTER = timedelta(seconds=60)
 
 
 def utc_now() -> datetime:
@@ -124,13 +122,15 @@ class ReminderWorker:
                 claimed = self.queue.claim_due(self.clock(), self.settings.worker_batch)
                 if not claimed:
                     break
-                self.queue.record(self._deliver(claimed))
+                self._deliver(claimed)
                 handled += len(claimed)
         if self.scheduler.running:
             self.arm()
         return handled
 
-    def _deliver(self, claimed: list[Claimed]) -> list[Fate]:
+    def _deliver(self, claimed: list[Claimed]) -> None:
+        """Deliver a batch, recording each reminder's fate as soon as it is known: a worker killed
+        mid-batch must not leave what it has already sent to be claimed and sent again."""
         with self.services.db.session() as session:
             subscriptions = {
                 s.id: s
@@ -152,7 +152,7 @@ class ReminderWorker:
                     select(Visit).where(col(Visit.id).in_({s.visit_id for s in segments.values()}))
                 )
             }
-        futures = []
+        futures: list[tuple[Future[None], int]] = []
         fates = []
         for reminder in claimed:
             subscription = subscriptions[reminder.subscription_id]
@@ -167,9 +167,23 @@ class ReminderWorker:
                 # Sent after the segment began, a reminder is noise: it is recorded, not sent.
                 fates.append(Fate(reminder.id, "missed", now, "segment had started"))
             else:
-                futures.append(self.pool.submit(self._send, reminder, subscription, segment, visit))
-        fates.extend(future.result() for future in futures)
-        return fates
+                future = self.pool.submit(
+                    self._send_and_record, reminder, subscription, segment, visit
+                )
+                futures.append((future, reminder.id))
+        self.queue.record(fates)
+        in_flight = dict(futures)
+        while in_flight:
+            done, _ = wait(in_flight, timeout=self.settings.lease_seconds / 3)
+            for future in done:
+                in_flight.pop(future)
+                future.result()
+            self.queue.renew(list(in_flight.values()), self.clock())
+
+    def _send_and_record(
+        self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
+    ) -> None:
+        self.queue.record([self._send(reminder, subscription, segment, visit)])
 
     def _send(
         self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
@@ -181,7 +195,8 @@ class ReminderWorker:
             unsubscribe=unsubscribe_url(base, self._secret, subscription.id),
         )
         now = self.clock()
-        late = reminder.late or now - reminder.due_at > LATE_AFTER
+        late_after = timedelta(seconds=self.settings.late_after_seconds)
+        late = reminder.late or now - reminder.due_at > late_after
         # A late reminder says how long is really left, not the offset it was planned with.
         lead = (segment.start_at - now).total_seconds() if late else reminder.offset_seconds
         message = compose(

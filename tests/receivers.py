@@ -1,0 +1,467 @@
+"""Shared helpers of the reminder tests: real receivers on 127.0.0.1 (a webhook receiver with
+programmable answers, an SMTP server), schedules a few seconds ahead, and real workers (in this
+process or as `visitcal worker` subprocesses)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from conftest import ROOT, free_port
+from sqlmodel import col, select
+
+from service.channels import AppriseSender
+from service.models import Reminder
+from service.schedule import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
+from service.services import Services
+from service.worker import ReminderWorker
+
+VISITCAL = ROOT / ".venv" / "bin" / "visitcal"
+BASE_URL = "http://visitcal.test"  # what conftest.make_settings writes into links
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
+    """Poll until `condition()` holds; False if it still does not after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+
+
+# -- the webhook receiver -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One request as the receiver saw it: when, on which path, what, and how it answered."""
+
+    at: datetime
+    path: str
+    title: str
+    body: str
+    status: int
+
+    @property
+    def unsubscribe_link(self) -> str:
+        found = re.search(r"^Unsubscribe: (\S+)$", self.body, re.M)
+        assert found, self.body
+        return found.group(1)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # many workers' threads connect at once; none may be refused
+
+
+class HttpReceiver:
+    """What an Apprise `json://` URL posts to. It answers 200 unless told otherwise: a script of
+    statuses for the next requests, a status for a path, or holding requests unanswered until
+    released (then they are answered `held_answer` and not counted as delivered)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.requests: list[Arrival] = []  # every request, in arrival order
+        self.accepted: list[Arrival] = []  # those answered 2xx: delivered
+        self.held = 0
+        self.held_answer = 503
+        self._changed = threading.Condition()
+        self._scripts: dict[str, deque[int]] = {}
+        self._always: dict[str, int] = {}
+        self._delays: dict[str, deque[float]] = {}
+        self._hold_after: int | None = None
+        self._granted = 0  # requests given a 2xx answer so far
+        self._release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+                at = utc_now()
+                payload = json.loads(raw or b"{}")
+                status = receiver._status_for(self.path)
+                title, message = str(payload.get("title", "")), str(payload.get("message", ""))
+                arrival = Arrival(at, self.path, title, message, status)
+                receiver._record(arrival)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                except OSError:  # the sender is gone (killed): nobody hears the answer
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = _Server(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str = "hook", **params: str) -> str:
+        query = f"?{urlencode(params)}" if params else ""
+        return f"json://127.0.0.1:{self.port}/{path}{query}"
+
+    # -- programming the answers
+
+    def answer(self, path: str, *statuses: int) -> None:
+        """Answer the next requests on this path ("/flaky") with these statuses, then 200."""
+        with self._changed:
+            self._scripts.setdefault(path, deque()).extend(statuses)
+
+    def always(self, path: str, status: int) -> None:
+        """Answer every request on this path ("/broken") with `status`."""
+        with self._changed:
+            self._always[path] = status
+
+    def delay(self, path: str, *seconds: float) -> None:
+        """Answer the next requests on this path only after these delays (a slow channel)."""
+        with self._changed:
+            self._delays.setdefault(path, deque()).extend(seconds)
+
+    def hold_after(self, delivered: int) -> None:
+        """Accept `delivered` more requests, then hold every later one without answering."""
+        with self._changed:
+            self._hold_after = self._granted + delivered
+
+    def release(self) -> None:
+        """Stop holding: held requests get `held_answer`, later ones are answered again."""
+        with self._changed:
+            self._hold_after = None
+        self._release.set()
+
+    def _status_for(self, path: str) -> int:
+        with self._changed:
+            delays = self._delays.get(path)
+            delay = delays.popleft() if delays else 0.0
+        time.sleep(delay)
+        with self._changed:
+            # Counted when decided, not when recorded: concurrent requests cannot slip past.
+            if self._hold_after is None or self._granted < self._hold_after:
+                status = self._always.get(path) or self._next_scripted(path)
+                self._granted += 200 <= status < 300
+                return status
+            self.held += 1
+            self._changed.notify_all()
+        self._release.wait()
+        return self.held_answer
+
+    def _next_scripted(self, path: str) -> int:
+        script = self._scripts.get(path)
+        return script.popleft() if script else 200
+
+    def _record(self, arrival: Arrival) -> None:
+        with self._changed:
+            self.requests.append(arrival)
+            if 200 <= arrival.status < 300:
+                self.accepted.append(arrival)
+            self._changed.notify_all()
+
+    # -- waiting
+
+    def wait_for(self, condition: Callable[[HttpReceiver], bool], timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: condition(self), timeout)
+
+    def wait_accepted(self, count: int, timeout: float) -> list[Arrival]:
+        self.wait_for(lambda r: len(r.accepted) >= count, timeout)
+        with self._changed:
+            return list(self.accepted)
+
+    def __enter__(self) -> HttpReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# -- the SMTP server ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mail:
+    at: datetime
+    sender: str
+    recipients: list[str]
+    subject: str
+    body: str  # the text/plain part
+    content_type: str
+
+
+class SmtpReceiver:
+    """aiosmtpd on 127.0.0.1, with AUTH offered without TLS and any login accepted (recorded)."""
+
+    def __init__(self) -> None:
+        self.mails: list[Mail] = []
+        self.logins: list[tuple[str, str]] = []
+        self._changed = threading.Condition()
+        receiver = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                at = utc_now()
+                message = email.message_from_bytes(
+                    envelope.original_content or envelope.content, policy=email.policy.default
+                )
+                part = message.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+                mail = Mail(
+                    at,
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    str(message["subject"]),
+                    part.get_content() if part is not None else "",
+                    message.get_content_type(),
+                )
+                with receiver._changed:
+                    receiver.mails.append(mail)
+                    receiver._changed.notify_all()
+                return "250 OK"
+
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+        ) -> AuthResult:
+            if isinstance(auth_data, LoginPassword):
+                self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+            return AuthResult(success=True, handled=False, auth_data=auth_data)
+
+        self.port = free_port()
+        self.controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=authenticate,
+            auth_require_tls=False,
+        )
+
+    def url(
+        self, to: str = "follower@example.test", user: str = "visitcal", password: str = "s3cret-pw"
+    ) -> str:
+        return (
+            f"mailto://{user}:{password}@localhost:{self.port}?smtp=127.0.0.1"
+            f"&from=visitcal@example.test&to={to}&mode=insecure"
+        )
+
+    def wait_mails(self, count: int, timeout: float) -> list[Mail]:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.mails) >= count, timeout)
+            return list(self.mails)
+
+    def __enter__(self) -> SmtpReceiver:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+# -- schedules a few seconds ahead ----------------------------------------------------------------
+
+
+def whole_second(seconds_ahead: float) -> datetime:
+    """An instant on a whole second, at least `seconds_ahead` from now (segment times in
+    schedules have whole seconds)."""
+    return (utc_now() + timedelta(seconds=seconds_ahead + 1)).replace(microsecond=0)
+
+
+def daytime_zone(*instants: datetime) -> str:
+    """A zone in which all these instants fall on one day between 01:00 and 22:00 local time,
+    so that a part-of-day window or a one-hour segment around them never crosses midnight."""
+    for name in ("Asia/Tokyo", "Europe/Rome", "America/New_York"):
+        local = [instant.astimezone(ZoneInfo(name)) for instant in instants]
+        if len({t.date() for t in local}) == 1 and all(1 <= t.hour < 22 for t in local):
+            return name
+    raise AssertionError(f"no zone fits {instants}")
+
+
+@dataclass(frozen=True)
+class Seg:
+    """A segment for `schedule`: an exact start instant, or a part of day on a date."""
+
+    key: str
+    title: str
+    start: datetime | None = None
+    part_of_day: str | None = None
+    day: date | None = None
+    kind: str = "meeting"
+    participants: tuple[str, ...] = ("A Guest", "A Host")
+    location: str = "Nara"
+
+
+def schedule(services: Services, slug: str, segments: Sequence[Seg], tz: str) -> ScheduleInput:
+    """A whole visit, resolved with the services' part-of-day windows, as the catalog takes it."""
+    zone_info = ZoneInfo(tz)
+    days = [s.start.astimezone(zone_info).date() if s.start else s.day for s in segments]
+    assert all(days)
+    visit = VisitSpec.model_validate(
+        {
+            "slug": slug,
+            "title": f"Test visit {slug}",
+            "timezone": tz,
+            "first_day": min(days),  # type: ignore[type-var]
+            "last_day": max(days),  # type: ignore[type-var]
+            "guest": {"name": "A Guest", "office": "President"},
+            "host": {"name": "A Host", "office": "Prime Minister"},
+        }
+    )
+    resolved = []
+    for segment, day in zip(segments, days, strict=True):
+        data: dict[str, Any] = {
+            "id": segment.key,
+            "title": segment.title,
+            "kind": segment.kind,
+            "date": day,
+            "location": segment.location,
+            "participants": list(segment.participants),
+        }
+        if segment.start is not None:
+            data["start"] = segment.start.astimezone(zone_info).time().isoformat()
+        if segment.part_of_day is not None:
+            data["part_of_day"] = segment.part_of_day
+        spec = SegmentSpec.model_validate(data)
+        resolved.append(resolve_segment(spec, visit, services.settings.part_of_day))
+    return ScheduleInput(visit=visit, segments=tuple(resolved), origin="test")
+
+
+def apply(services: Services, slug: str, segments: Sequence[Seg], tz: str) -> None:
+    services.catalog.apply([schedule(services, slug, segments, tz)], utc_now())
+
+
+# -- reading the reminder table -------------------------------------------------------------------
+
+
+def reminders(services: Services, subscription_id: str | None = None) -> list[Reminder]:
+    query = select(Reminder).order_by(col(Reminder.id))
+    if subscription_id is not None:
+        query = query.where(col(Reminder.subscription_id) == subscription_id)
+    with services.db.session() as session:
+        return list(session.exec(query))
+
+
+def states(services: Services) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in reminders(services):
+        counts[row.state] = counts.get(row.state, 0) + 1
+    return counts
+
+
+# -- workers --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def worker_in_process(services: Services) -> Iterator[ReminderWorker]:
+    """The real worker (APScheduler, Apprise) in this process, stopped at the end."""
+    worker = ReminderWorker(services, AppriseSender())
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+class WorkerProcess:
+    """`visitcal worker` as a subprocess, with settings given as VISITCAL_* variables."""
+
+    def __init__(self, database_url: str, **settings: object) -> None:
+        self.process = subprocess.Popen(
+            [str(VISITCAL), "worker"],
+            cwd=ROOT,
+            env=_cli_env(database_url, settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_running(self, timeout: float = 20) -> str:
+        """The worker id it printed once it runs (armed and watching)."""
+        ok = wait_until(
+            lambda: (
+                any("running" in line for line in self.lines) or self.process.poll() is not None
+            ),
+            timeout,
+        )
+        found = [line for line in self.lines if "running" in line]
+        assert ok and found, f"worker did not start: {self.output}"
+        return found[0].split()[1]
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self._reader.join(timeout=5)
+
+
+def _cli_env(database_url: str, settings: dict[str, object]) -> dict[str, str]:
+    env = {**os.environ, "VISITCAL_DATABASE_URL": database_url, "VISITCAL_BASE_URL": BASE_URL}
+    env["COLUMNS"] = "250"  # wide enough that tables do not wrap
+    return env | {f"VISITCAL_{name.upper()}": str(value) for name, value in settings.items()}
+
+
+def run_cli(
+    *args: str, database_url: str, timeout: float = 60, **settings: object
+) -> subprocess.CompletedProcess[str]:
+    """One `visitcal` command against this database."""
+    return subprocess.run(
+        [str(VISITCAL), *args],
+        cwd=ROOT,
+        env=_cli_env(database_url, settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def cli_process(*args: str, database_url: str, **settings: object) -> subprocess.Popen[str]:
+    """Like run_cli, but started and left running (several commands at once)."""
+    return subprocess.Popen(
+        [str(VISITCAL), *args],
+        cwd=ROOT,
+        env=_cli_env(database_url, settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
