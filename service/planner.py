@@ -110,25 +110,25 @@ def _settle(
             row.state, row.result = "cancelled", "no longer followed or segment cancelled"
             session.add(row)
         return bool(pending)
-    if any(r.state in LIVE for r in existing):
-        moved = False
-        for row in pending:
-            if row.segment_start != segment.start_at:
-                fresh = _reminder(subscription, segment, offset, now)
-                if fresh is None:
-                    row.state, row.result = "missed", "segment moved to a time already past"
-                else:
-                    row.due_at, row.next_attempt_at = fresh.due_at, fresh.next_attempt_at
-                    row.late, row.segment_start = fresh.late, fresh.segment_start
-                row.segment_sequence = segment.sequence
-                session.add(row)
-                moved = True
-        return moved
-    if any(r.state in DONE and r.segment_start == segment.start_at for r in existing):
-        return False  # already handled for this start time
+    changed = False
+    for row in pending:
+        if row.segment_start != segment.start_at:
+            fresh = _reminder(subscription, segment, offset, now)
+            if fresh is None:
+                row.state, row.result = "missed", "segment moved to a time already past"
+            else:
+                row.due_at, row.next_attempt_at = fresh.due_at, fresh.next_attempt_at
+                row.late, row.segment_start = fresh.late, fresh.segment_start
+            row.segment_sequence = segment.sequence
+            session.add(row)
+            changed = True
+    # One row per start time: a reminder in flight or done for an earlier start (the segment
+    # moved meanwhile) does not stand for the new one.
+    if any(r.state in LIVE + DONE and r.segment_start == segment.start_at for r in existing):
+        return changed
     fresh = _reminder(subscription, segment, offset, now)
     if fresh is None:
-        return False
+        return changed
     session.add(fresh)
     return True
 

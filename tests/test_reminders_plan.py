@@ -101,3 +101,35 @@ def test_reconcile_on_the_seeded_database_is_idempotent_and_matches_the_hand_wri
     assert {key: [r.due_at for r in rows] for key, rows in found.items()} == {
         key: [instant(dues[1])] for key, dues in EXPECTED.items()
     }
+
+
+def test_a_segment_moved_while_its_reminder_is_in_flight_gets_one_for_the_new_time(
+    services: Services,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from receivers import Seg, apply, reminders
+
+    from service.models import Reminder
+    from service.subscriptions import SubscriptionRequest, create_subscription
+
+    start = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0, second=0)
+    apply(services, "in-flight", [Seg("talks", "Talks", start=start)], "UTC")
+    created = create_subscription(
+        services,
+        SubscriptionRequest(channel="json://127.0.0.1:9/", visits=["in-flight"], offsets=["1h"]),
+        datetime.now(UTC),
+    )
+    (row,) = reminders(services, created.subscription.id)
+    with services.db.write() as session:  # a worker has claimed it and is sending
+        claimed = session.get(Reminder, row.id)
+        assert claimed is not None
+        claimed.state, claimed.claimed_by = "claimed", "another-worker"
+        claimed.lease_until = datetime.now(UTC) + timedelta(minutes=1)
+        session.add(claimed)
+    apply(services, "in-flight", [Seg("talks", "Talks", start=start + timedelta(hours=1))], "UTC")
+    rows = [r for r in reminders(services, created.subscription.id) if r.kind == "reminder"]
+    assert [(r.state, r.due_at) for r in rows] == [
+        ("claimed", start - timedelta(hours=1)),
+        ("pending", start),
+    ]
