@@ -84,10 +84,19 @@ def _clock(value: Any) -> Any:
     return value
 
 
+def _newlines(value: Any) -> Any:
+    """CRLF and CR as LF: iCalendar text has one kind of line break, so a text keeps its bytes
+    through a feed and an import only if it is stored that way."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
 class SegmentSpec(BaseModel):
     """One [[segment]] of a schedule file: local date and times in the visit's zone."""
 
     model_config = ConfigDict(extra="forbid")
+    _text = field_validator("title", "location", "description", mode="before")(_newlines)
     id: str
     title: str = Field(min_length=1, max_length=TITLE)
     kind: Kind

@@ -149,3 +149,57 @@ def test_restricted_segments_never_appear_in_a_public_feed(
         assert public <= seen
         assert not restricted & seen
         assert f"secret{slug}s".encode() not in feed.body
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(title=TEXT.filter(lambda t: t.strip() == t and t != ""), location=TEXT, description=TEXT)
+def test_any_segment_text_round_trips_through_a_feed_and_an_import(
+    sqlite_services: Services, title: str, location: str, description: str
+) -> None:
+    from sqlmodel import select
+
+    from service.importer import import_calendar
+    from service.models import Segment
+
+    slug = f"imported-{next(_COUNTER)}"
+    visit = VisitSpec.model_validate(
+        {
+            "slug": slug,
+            "title": slug,
+            "first_day": "2026-03-02",
+            "last_day": "2026-03-02",
+            "guest": {"name": "G"},
+        }
+    )
+    spec = SegmentSpec.model_validate(
+        {
+            "id": "talks",
+            "title": title,
+            "kind": "meeting",
+            "date": "2026-03-02",
+            "start": "10:00",
+            "location": location,
+            "description": description,
+        }
+    )
+    written = resolve_segment(spec, visit, sqlite_services.settings.part_of_day)
+    sqlite_services.catalog.apply([ScheduleInput(visit, (written,))], STAMP)
+    feed = sqlite_services.feeds.get(FeedKey("visit", slug))
+    assert feed is not None
+    # Gone from the database, then back from its own feed: only what the feed said remains.
+    sqlite_services.catalog.delete_segment(slug, "talks", STAMP, "test")
+    import_calendar(sqlite_services, slug, feed.body, source="feed", actor="test", now=STAMP)
+    with sqlite_services.db.session() as session:
+        imported = session.exec(
+            select(Segment).where(Segment.uid == f"{slug}.talks@visitcal")
+        ).one()
+    assert (imported.title, imported.location, imported.description) == (
+        written.title,
+        written.location,
+        written.description,
+    )
+    assert (imported.start_at, imported.end_at) == (written.start_at, written.end_at)
