@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Where `make run` listens, set on the command line only (zsh exports HOST as the machine name):
+# `make run PORT=8123`, `make run HOST=0.0.0.0` (reachable from other machines).
+HOST := 127.0.0.1
+PORT := 8000
 
 .PHONY: run demo test lint typecheck pytest install dev js clean bench
 
@@ -30,7 +34,7 @@ js:
 	else echo "npm not found: the ical.js interoperability tests will skip"; fi
 
 run: install
-	$(BIN)/visitcal up
+	$(BIN)/visitcal up --host $(HOST) --port $(PORT)
 
 demo: install
 	$(BIN)/visitcal demo
@@ -51,4 +55,5 @@ bench: dev
 	$(BIN)/python bench/feeds.py
 
 clean:
-	rm -rf $(VENV) var tests/js/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var tests/js/node_modules .mypy_cache .ruff_cache .pytest_cache \
+		visitcal.egg-info test-artifacts
