@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from conftest import LEE, MELONI, LiveServer
 from icalendar import Calendar
 
-from conftest import LEE, MELONI, LiveServer
 from service.editing import add_segment
 from service.private_feeds import create_private_feed, revoke_private_feed
 from service.services import Services
