@@ -147,6 +147,12 @@ class Catalog:
         expect: Mapping[tuple[str, str], int],
     ) -> None:
         spec = schedule.visit
+        if schedule.file_digest:
+            loaded = session.get(CatalogState, f"file:{spec.slug}")
+            if loaded is not None and loaded.value == schedule.file_digest:
+                report.unchanged += len(schedule.segments)
+                return  # the same file as last time: keep what the API changed since
+            session.merge(CatalogState(name=f"file:{spec.slug}", value=schedule.file_digest))
         fields = _visit_fields(spec)
         digest = _digest(fields)
         visit = session.exec(select(Visit).where(Visit.slug == spec.slug)).first()
@@ -305,6 +311,7 @@ class Catalog:
             session.execute(delete(Reminder).where(col(Reminder.segment_id).in_(segment_ids)))
             session.execute(delete(Segment).where(col(Segment.visit_id) == visit.id))
             session.execute(delete(Change).where(col(Change.visit_id) == visit.id))
+            session.execute(delete(CatalogState).where(col(CatalogState.name) == f"file:{slug}"))
             session.delete(visit)
             mark_changed(session)
             mark_plan_changed(session)

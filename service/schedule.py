@@ -171,6 +171,9 @@ class ScheduleInput:
     segments: tuple[SegmentInput, ...] = field(default=())
     origin: str = ""
     complete: bool = True
+    # A schedule file's content hash: a file is applied when it changes, so that reloading the
+    # same files (every `visitcal up`) keeps what organizers changed through the API since.
+    file_digest: str = ""
 
 
 DEFAULT_DURATION = timedelta(hours=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from pathlib import Path
@@ -164,7 +165,10 @@ def parse_schedule(text: str, path: Path, windows: Windows) -> ScheduleInput:
             raise _error(
                 path, index, ("segment", position, error.field_name), error.reason
             ) from None
-    return ScheduleInput(visit=visit, segments=tuple(segments), origin=str(path))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return ScheduleInput(
+        visit=visit, segments=tuple(segments), origin=str(path), file_digest=digest
+    )
 
 
 def schedule_paths(paths: list[Path]) -> list[Path]:

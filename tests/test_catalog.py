@@ -201,3 +201,30 @@ def test_second_change_within_the_same_second_still_gets_a_later_last_modified(
     summit = events(services)[SUMMIT_UID]
     assert summit["SEQUENCE"] == 2
     assert summit["LAST-MODIFIED"].dt > first
+
+
+def test_reloading_unchanged_files_keeps_what_organizers_changed_through_the_api(
+    seeded: Services, visits_dir: Path
+) -> None:
+    from service.editing import change_segment
+
+    load(seeded, visits_dir, T1)
+    change_segment(seeded, LEE, "summit", {"start": "15:00"}, "press-office", T2)
+    load(seeded, visits_dir, T3)  # what every `visitcal up` does
+    summit = events(seeded)[SUMMIT_UID]
+    assert int(summit["SEQUENCE"]) == 1
+    assert summit.decoded("DTSTART") == datetime(2026, 1, 13, 15, tzinfo=TOKYO)
+    # A file that changes is applied again: the file speaks for the whole visit.
+    edit_segment(visits_dir, "summit", 'title = "Summit meeting"', 'title = "Summit"')
+    load(seeded, visits_dir, T3)
+    summit = events(seeded)[SUMMIT_UID]
+    assert str(summit["SUMMARY"]).startswith("Summit (afternoon")
+
+
+def test_a_hard_deleted_visit_comes_back_from_its_unchanged_file(
+    seeded: Services, visits_dir: Path
+) -> None:
+    load(seeded, visits_dir, T1)
+    seeded.catalog.delete_visit(LEE)
+    load(seeded, visits_dir, T2)
+    assert SUMMIT_UID in events(seeded)
