@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import apprise
+import requests
+import requests.api
 from apprise.plugins.base import NotifyBase
 
 _MAX_URL = 2000
@@ -72,6 +76,7 @@ class AppriseSender:
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
             logger.setLevel(logging.INFO)
         logger.propagate = False  # its lines can carry secrets; they go to the deliveries list
+        _keep_connections_alive()
 
     def _plugin(self, channel: str) -> apprise.Apprise:
         with self._lock:
@@ -88,6 +93,7 @@ class AppriseSender:
     def send(self, channel: str, title: str, body: str) -> Outcome:
         lines: list[str] = []
         token = self._log.lines.set(lines)
+        pooled = _POOLED.set(True)
         try:
             # Our text is plain: unless told so, Apprise sends email as HTML that runs every
             # line together (and its plain part loses the line breaks).
@@ -100,6 +106,7 @@ class AppriseSender:
             lines.append(f"error: {type(error).__name__}: {error}")
             ok = False
         finally:
+            _POOLED.reset(pooled)
             self._log.lines.reset(token)
         answer = "; ".join(lines[-3:]) if lines else ("delivered" if ok else "refused")
         return Outcome(ok, answer[:1000])
@@ -117,3 +124,57 @@ def _no_generic_throttle(server: NotifyBase) -> None:
     )
     if not declared:
         server.request_rate_per_sec = 0
+
+
+# -- HTTP connections kept alive between deliveries -----------------------------------------------
+#
+# Apprise's HTTP plugins call requests.request / requests.post, which open a session and a new
+# connection for every message (and read the environment's proxy settings each time). During a
+# delivery, those calls go through a session of the delivering thread instead, so a channel's
+# host is connected to once per thread, not once per reminder. Elsewhere they are untouched.
+
+_POOLED: ContextVar[bool] = ContextVar("visitcal_pooled_http", default=False)
+_sessions = threading.local()
+_plain_request = requests.api.request
+
+
+class _DeliverySession(requests.Session):
+    """requests.Session for one delivering thread: keeps connections alive, never keeps cookies
+    (one follower's webhook must not hand cookies to the next message to the same host), and
+    reads the environment's proxy and CA settings once per host rather than per message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(  # type: ignore[no-untyped-def]
+        self, url, proxies, stream, verify, cert
+    ):
+        try:
+            key = (urlsplit(url)[:2], frozenset((proxies or {}).items()), stream, verify, cert)
+            hash(key)
+        except TypeError:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            if len(self._environment) >= 1000:  # followers' own hosts: keep it bounded
+                self._environment.clear()
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
+def _request(method: str, url: str, **kwargs: Any) -> requests.Response:
+    if not _POOLED.get():
+        return _plain_request(method, url, **kwargs)
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = _DeliverySession()
+    return session.request(method=method, url=url, **kwargs)
+
+
+def _keep_connections_alive() -> None:
+    # requests.get/post/... call requests.api.request; requests.request is the same function.
+    requests.api.request = _request  # type: ignore[assignment]
+    requests.request = _request  # type: ignore[assignment]

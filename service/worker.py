@@ -8,8 +8,9 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
@@ -61,6 +62,7 @@ class ReminderWorker:
         self._arm_lock = threading.Lock()
         self._plan_version = -1
         self._secret = b""
+        self._recorder = _Recorder(self.queue)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -110,27 +112,54 @@ class ReminderWorker:
                 run_date=max(due, self.clock()),
                 id="due",
                 replace_existing=True,
+                # Re-armed from inside run_due for an instant already past, the job fires while
+                # that run is still returning; with one instance allowed it would be skipped and
+                # nothing would wake the worker until the sweep. The run lock serializes them.
+                max_instances=2,
             )
 
     # -- delivering ---------------------------------------------------------------------------
 
     def run_due(self) -> int:
-        """Claim and deliver everything due now, batch after batch; returns how many handled."""
+        """Claim and deliver everything due now, batch after batch; returns how many handled.
+
+        The next batch is claimed while the last sends of the one before are still going, and
+        each fate is recorded as soon as it is known (many to a transaction); when this returns,
+        everything it handled is recorded."""
         handled = 0
         with self._run_lock:
-            while True:
-                claimed = self.queue.claim_due(self.clock(), self.settings.worker_batch)
-                if not claimed:
-                    break
-                self._deliver(claimed)
-                handled += len(claimed)
+            flight = _Flight()
+            try:
+                while True:
+                    claimed = self.queue.claim_due(self.clock(), self.settings.worker_batch)
+                    if claimed:
+                        self._deliver(claimed, flight)
+                        handled += len(claimed)
+                    if len(claimed) < self.settings.worker_batch:
+                        break  # nothing else was due: arm() below wakes us for what comes next
+                    self._land(flight, 2 * self.settings.worker_threads)
+            finally:
+                self._land(flight, 0)
+                self._recorder.flush()
+            flight.raise_first()
         if self.scheduler.running:
             self.arm()
         return handled
 
-    def _deliver(self, claimed: list[Claimed]) -> None:
-        """Deliver a batch, recording each reminder's fate as soon as it is known: a worker killed
-        mid-batch must not leave what it has already sent to be claimed and sent again."""
+    def _land(self, flight: _Flight, most: int) -> None:
+        """Wait until at most `most` deliveries are in flight, renewing the claims of those
+        still going every third of a lease: a claim that is merely slow (a channel taking
+        longer than the lease) is not taken over and sent twice, while the claims of a worker
+        that died stop being renewed and expire."""
+        renew_every = self.settings.lease_seconds / 3
+        while not flight.wait(most, until=flight.renewed + renew_every):
+            self.queue.renew(flight.ids(), self.clock())
+            flight.renewed = time.monotonic()
+
+    def _deliver(self, claimed: list[Claimed], flight: _Flight) -> None:
+        """Start delivering a batch; each reminder's fate is recorded as soon as it is known: a
+        worker killed mid-batch must not leave what it has already sent to be claimed and sent
+        again."""
         with self.services.db.session() as session:
             subscriptions = {
                 s.id: s
@@ -152,7 +181,6 @@ class ReminderWorker:
                     select(Visit).where(col(Visit.id).in_({s.visit_id for s in segments.values()}))
                 )
             }
-        futures: list[tuple[Future[None], int]] = []
         fates = []
         for reminder in claimed:
             subscription = subscriptions[reminder.subscription_id]
@@ -167,23 +195,31 @@ class ReminderWorker:
                 # Sent after the segment began, a reminder is noise: it is recorded, not sent.
                 fates.append(Fate(reminder.id, "missed", now, "segment had started"))
             else:
-                future = self.pool.submit(
-                    self._send_and_record, reminder, subscription, segment, visit
-                )
-                futures.append((future, reminder.id))
-        self.queue.record(fates)
-        in_flight = dict(futures)
-        while in_flight:
-            done, _ = wait(in_flight, timeout=self.settings.lease_seconds / 3)
-            for future in done:
-                in_flight.pop(future)
-                future.result()
-            self.queue.renew(list(in_flight.values()), self.clock())
+                flight.start(reminder.id)
+                try:
+                    self.pool.submit(
+                        self._send_and_record, flight, reminder, subscription, segment, visit
+                    )
+                except BaseException:  # the pool is shut down: the claim expires
+                    flight.end(reminder.id, None)
+                    raise
+        self._recorder.add(fates)
 
     def _send_and_record(
-        self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
+        self,
+        flight: _Flight,
+        reminder: Claimed,
+        subscription: Subscription,
+        segment: Segment,
+        visit: Visit,
     ) -> None:
-        self.queue.record([self._send(reminder, subscription, segment, visit)])
+        error = None
+        try:
+            self._recorder.add([self._send(reminder, subscription, segment, visit)])
+        except Exception as failure:  # raised again by run_due; the claim expires
+            error = failure
+        finally:
+            flight.end(reminder.id, error)
 
     def _send(
         self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
@@ -211,3 +247,84 @@ class ReminderWorker:
             retry_at = now + timedelta(seconds=delay)
             return Fate(reminder.id, "retry", now, outcome.answer, retry_at=retry_at)
         return Fate(reminder.id, "failed", now, outcome.answer)
+
+
+class _Flight:
+    """One run's deliveries still going (their reminder ids), when their claims were last
+    renewed, and the first error a delivery raised."""
+
+    def __init__(self) -> None:
+        self._going: set[int] = set()
+        self._changed = threading.Condition()
+        self.renewed = time.monotonic()
+        self.error: BaseException | None = None
+
+    def start(self, reminder_id: int) -> None:
+        with self._changed:
+            self._going.add(reminder_id)
+
+    def end(self, reminder_id: int, error: BaseException | None) -> None:
+        with self._changed:
+            self._going.discard(reminder_id)
+            self.error = self.error or error
+            self._changed.notify_all()
+
+    def ids(self) -> list[int]:
+        with self._changed:
+            return list(self._going)
+
+    def wait(self, most: int, until: float) -> bool:
+        """Whether at most `most` are going before the monotonic instant `until`."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: len(self._going) <= most, max(0.0, until - time.monotonic())
+            )
+
+    def raise_first(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class _Recorder:
+    """Records fates as soon as they are known, many to a transaction (a group commit).
+
+    The thread that adds a fate writes it at once, with any others waiting, unless a write is
+    under way: then that writer takes it in its next transaction. So a fate waits at most for
+    one write to finish, and a burst of deliveries costs a few transactions, not one each."""
+
+    def __init__(self, queue: ReminderQueue) -> None:
+        self.queue = queue
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._waiting: list[Fate] = []
+        self._writing = False
+        self._error: BaseException | None = None
+
+    def add(self, fates: list[Fate]) -> None:
+        with self._lock:
+            self._waiting.extend(fates)
+            if self._writing or not self._waiting:
+                return
+            self._writing = True
+        while True:
+            with self._lock:
+                taken, self._waiting = self._waiting, []
+                if not taken:
+                    self._writing = False
+                    self._idle.notify_all()
+                    return
+            try:
+                self.queue.record(taken)
+            except Exception as error:  # unrecorded claims expire and are delivered again
+                log.exception("recording %d reminder fate(s) failed", len(taken))
+                with self._lock:
+                    self._error = self._error or error
+
+    def flush(self) -> None:
+        """Wait until everything added so far is written; raise the first write error since."""
+        with self._lock:
+            while self._writing:
+                self._idle.wait()
+            error, self._error = self._error, None
+        if error is not None:
+            raise error
