@@ -811,7 +811,9 @@ def report(results: list[Result], capacity: tuple[float, float]) -> None:
         )
     console.print(cpu)
     console.print(
-        "rest: the bench process and everything else running on the machine at the time",
+        "postgres: the server's shared processes and the bench database's connections open at"
+        " the end; rest: everything else on the machine (the bench itself, other programs,"
+        " connections closed meanwhile)",
         highlight=False,
     )
 

@@ -64,6 +64,16 @@ class _CallLog(logging.Handler):
             lines.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
+# Apprise runs a plugin that has a time limit (service_timeout, 60 s by default) in a shared pool
+# of its own, os.cpu_count() + 4 threads for the whole process: whatever worker_threads says, no
+# more messages than that are under way at once (6 on two cores), and each one costs two thread
+# hand-overs. Without the limit the plugin runs in our delivering thread. Each network operation
+# is still bounded by the plugin's socket timeouts; and a send slower than the limit is not
+# reported as timed out and retried while it may still arrive (sent twice): the worker renews
+# its claim while the send goes on, so it is recorded once, when it ends.
+_INLINE = apprise.AppriseAsset(service_timeout=0)
+
+
 class AppriseSender:
     """Delivers through Apprise; one parsed plugin per channel URL, reused."""
 
@@ -83,7 +93,7 @@ class AppriseSender:
             plugin = self._plugins.get(channel)
             if plugin is None:
                 plugin = apprise.Apprise()
-                server = apprise.Apprise.instantiate(channel)
+                server = apprise.Apprise.instantiate(channel, asset=_INLINE)
                 if server is not None:
                     _no_generic_throttle(server)
                     plugin.add(server)
