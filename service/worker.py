@@ -59,6 +59,7 @@ class ReminderWorker:
         )
         self.pool = ThreadPoolExecutor(self.settings.worker_threads, thread_name_prefix="deliver")
         self._run_lock = threading.Lock()
+        self._stopping = False
         self._arm_lock = threading.Lock()
         self._plan_version = -1
         self._secret = b""
@@ -79,10 +80,15 @@ class ReminderWorker:
         self.arm()
 
     def stop(self) -> None:
+        self._stopping = True
         if self._on_commit in self.services.db.listeners:
             self.services.db.listeners.remove(self._on_commit)
+        # Not shutdown(wait=True): APScheduler holds its job store lock while it waits, and a
+        # run finishing meanwhile re-arms through that lock, so both would wait forever.
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.shutdown(wait=False)
+        with self._run_lock:  # let a run in progress record what it sent
+            pass
         self.pool.shutdown(wait=True)
 
     # -- waking up ----------------------------------------------------------------------------
@@ -100,6 +106,8 @@ class ReminderWorker:
 
     def arm(self) -> None:
         """(Re)set the one date job to the next instant something becomes claimable."""
+        if self._stopping:
+            return
         with self._arm_lock:
             due = self.queue.next_due()
             if due is None:
