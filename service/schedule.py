@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date as Date
 from datetime import datetime, time, timedelta
@@ -230,6 +231,24 @@ def resolve_segment(spec: SegmentSpec, visit: VisitSpec, windows: Windows) -> Se
         description=spec.description,
         tags=tuple(spec.tags),
     )
+
+
+def field_and_reason(error: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
+    """Where a pydantic error is and why, as a user reads it.
+
+    Our model validators say "field: reason" (a check across fields has no field of its own):
+    the field moves into the location, like any other.
+    """
+    location = tuple(error["loc"])
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        reason = "unknown field"
+    elif error["type"] == "missing":
+        reason = "required field is missing"
+    found = re.match(r"^([a-z_]+): (.*)$", reason, re.S)
+    if found and error["type"] == "value_error":
+        location, reason = (*location, found.group(1)), found.group(2)
+    return location, reason
 
 
 class _FieldError(ValueError):

@@ -17,6 +17,7 @@ from service.schedule import (
     SegmentSpec,
     VisitSpec,
     Windows,
+    field_and_reason,
     resolve_segment,
 )
 
@@ -105,19 +106,8 @@ def _error(path: Path, index: LineIndex, location: tuple[Any, ...], reason: str)
 def _pydantic_error(
     path: Path, index: LineIndex, prefix: tuple[Any, ...], error: ValidationError
 ) -> InputError:
-    first = error.errors()[0]
-    location = prefix + tuple(first["loc"])
-    reason = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        reason = "unknown field"
-    elif first["type"] == "missing":
-        reason = "required field is missing"
-    # Our model validators say "field: reason"; move the field into the location.
-    match = re.match(r"^([a-z_]+): (.*)$", reason, re.S)
-    if match and first["type"] == "value_error":
-        location = (*location, match.group(1))
-        reason = match.group(2)
-    return _error(path, index, location, reason)
+    location, reason = field_and_reason(error.errors()[0])
+    return _error(path, index, prefix + location, reason)
 
 
 def parse_schedule(text: str, path: Path, windows: Windows) -> ScheduleInput:

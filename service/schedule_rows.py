@@ -3,7 +3,6 @@ validation and rules as a schedule file."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 from service.errors import InputError
 from service.localtime import zone
 from service.models import Segment, Visit
+from service.schedule import field_and_reason
 
 
 def visit_spec_data(visit: Visit) -> dict[str, Any]:
@@ -90,16 +90,7 @@ def merge_segment(current: dict[str, Any], change: dict[str, Any]) -> dict[str, 
 
 def input_error(error: ValidationError, prefix: str = "") -> InputError:
     """The first pydantic error as an InputError naming the field."""
-    first = error.errors()[0]
-    location = [str(part) for part in first["loc"]]
-    reason = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        reason = "unknown field"
-    elif first["type"] == "missing":
-        reason = "required field is missing"
-    match = re.match(r"^([a-z_]+): (.*)$", reason, re.S)
-    if match and first["type"] == "value_error":
-        location.append(match.group(1))
-        reason = match.group(2)
-    field = ".".join(([prefix] if prefix else []) + location) or prefix or "body"
+    location, reason = field_and_reason(error.errors()[0])
+    parts = [prefix] if prefix else []
+    field = ".".join(parts + [str(part) for part in location]) or "body"
     return InputError(field, reason)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,17 +13,14 @@ from starlette.types import ASGIApp
 from service.api import feeds, history, imports, organizer, pages, subscriptions, visits
 from service.api.feeds import FeedFastPath
 from service.errors import InputError, Unauthorized, VisitcalError
+from service.schedule import field_and_reason
 from service.services import Services
 
 
 def _name_field(error: Any) -> dict[str, Any]:
-    """Our model validators say "field: reason"; put the field in `loc` like any other."""
-    detail = {k: v for k, v in dict(error).items() if k in ("type", "loc", "msg")}
-    found = re.match(r"^Value error, ([a-z_]+): (.*)$", str(detail.get("msg", "")), re.S)
-    if found and detail.get("type") == "value_error":
-        detail["loc"] = [*detail["loc"], found.group(1)]
-        detail["msg"] = found.group(2)
-    return jsonable_encoder(detail)
+    """FastAPI's own 422 entry, with the field named in `loc` as our other errors do."""
+    location, reason = field_and_reason(error)
+    return jsonable_encoder({"type": error["type"], "loc": list(location), "msg": reason})
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such thing"}}
