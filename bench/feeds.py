@@ -50,16 +50,16 @@ from sqlmodel import select  # noqa: E402
 
 from feeds.calendar import PRODID  # noqa: E402
 from feeds.event import build_event  # noqa: E402
-from service.feed_mapping import segment_event  # noqa: E402
-from service.feed_store import FeedKey  # noqa: E402
 from service.localtime import local_instant  # noqa: E402
 from service.models import Segment, Visit  # noqa: E402
-from service.schedule import (  # noqa: E402
+from service.publishing.feed_store import FeedKey  # noqa: E402
+from service.schedules.spec import (  # noqa: E402
     ScheduleInput,
     SegmentSpec,
     VisitSpec,
     resolve_segment,
 )
+from service.schedules.vevents import segment_event  # noqa: E402
 from service.services import Services  # noqa: E402
 from service.settings import Settings  # noqa: E402
 

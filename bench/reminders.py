@@ -399,7 +399,7 @@ def add_history(fixture: Fixture, count: int) -> None:
     from sqlalchemy import insert
 
     from service.db import Database
-    from service.reminder_queue import REMINDERS
+    from service.reminders.queue import REMINDERS
 
     now = datetime.now(UTC)
     dues = [now - timedelta(days=30) + timedelta(days=30) * i / count for i in range(count)]
@@ -420,7 +420,7 @@ def insert_reminders(fixture: Fixture, dues: list[datetime]) -> dict[str, tuple[
     from sqlalchemy import func, insert, select, text
 
     from service.db import Database, mark_plan_changed
-    from service.reminder_queue import REMINDERS
+    from service.reminders.queue import REMINDERS
 
     c = REMINDERS.c
     rows = reminder_rows(fixture, dues)
@@ -453,7 +453,7 @@ def reminder_states(fixture: Fixture) -> Counter[str]:
     from sqlalchemy import func, select
 
     from service.db import Database
-    from service.reminder_queue import REMINDERS
+    from service.reminders.queue import REMINDERS
 
     c = REMINDERS.c
     db = Database(fixture.url)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from service.catalog import Catalog
 from service.db import Database
-from service.feed_store import FeedStore
+from service.publishing.feed_store import FeedStore
+from service.schedules.catalog import Catalog
 from service.settings import Settings
 
 
@@ -20,7 +20,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        from service.planner import plan_changes
+        from service.reminders.planner import plan_changes
 
         db = Database(settings.database_url)
         services = cls(settings, db, Catalog(db, settings), FeedStore(db, settings))

@@ -16,11 +16,11 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
-from service.api.app import create_app
 from service.db import normalize_url
-from service.schedule_file import read_schedules
+from service.schedules.files import read_schedules
 from service.services import Services
 from service.settings import Settings
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_VISITS = ROOT / "config" / "visits"

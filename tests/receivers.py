@@ -28,11 +28,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import ROOT, free_port
 from sqlmodel import col, select
 
-from service.channels import AppriseSender
 from service.models import Reminder
-from service.schedule import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
+from service.reminders.channels import AppriseSender
+from service.reminders.worker import ReminderWorker
+from service.schedules.spec import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
 from service.services import Services
-from service.worker import ReminderWorker
 
 VISITCAL = ROOT / ".venv" / "bin" / "visitcal"
 BASE_URL = "http://visitcal.test"  # what conftest.make_settings writes into links

@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
 from sqlmodel import select
 
 from service.models import Subscription
-from service.schedule_file import read_schedules
+from service.schedules.files import read_schedules
 from service.services import Services
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 from conftest import LEE, MELONI
 
-from service.catalog import LoadReport
-from service.feed_store import FeedKey, FeedStore, RenderedFeed
-from service.schedule_file import read_schedules
+from service.publishing.feed_store import FeedKey, FeedStore, RenderedFeed
+from service.schedules.catalog import LoadReport
+from service.schedules.files import read_schedules
 from service.services import Services
 
 T1 = datetime(2026, 1, 9, 12, 0, tzinfo=UTC)
@@ -206,7 +206,7 @@ def test_second_change_within_the_same_second_still_gets_a_later_last_modified(
 def test_reloading_unchanged_files_keeps_what_organizers_changed_through_the_api(
     seeded: Services, visits_dir: Path
 ) -> None:
-    from service.editing import change_segment
+    from service.schedules.editing import change_segment
 
     load(seeded, visits_dir, T1)
     change_segment(seeded, LEE, "summit", {"start": "15:00"}, "press-office", T2)

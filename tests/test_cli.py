@@ -14,7 +14,7 @@ import pytest
 from conftest import LEE, MELONI, ROOT, SEED_VISITS, LiveServer
 from typer.testing import CliRunner, Result
 
-from service.cli import app
+from service.cli.app import app
 from service.services import Services
 from service.settings import get_settings
 

@@ -21,8 +21,8 @@ from ical.calendar_stream import IcsCalendarStream
 
 from feeds import CalendarMeta, EventData, render_calendar, render_event
 from feeds.calendar import ZoneUse
-from service.feed_store import FeedKey
-from service.schedule_file import parse_schedule, read_schedules
+from service.publishing.feed_store import FeedKey
+from service.schedules.files import parse_schedule, read_schedules
 from service.services import Services
 
 HERE = Path(__file__).resolve().parent

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from conftest import LEE, MELONI, LiveServer, make_settings
 
-from service.feed_store import FeedKey, RenderedFeed
-from service.schedule_file import read_schedules
+from service.publishing.feed_store import FeedKey, RenderedFeed
+from service.schedules.files import read_schedules
 from service.services import Services
 
 FEEDS = [

@@ -20,13 +20,13 @@ from sqlmodel import col, func, select
 from typer.testing import CliRunner, Result
 
 from feeds.ical_import import parse_calendar
-from service.cli import app
+from service.cli.app import app
 from service.errors import InputError
-from service.feed_store import FeedKey
-from service.importer import ImportResult, guess_kind, import_calendar, segment_key
 from service.models import Change, Reminder, Segment, Visit
-from service.organizer_tokens import create_token
-from service.remote_calendar import fetch_calendar
+from service.publishing.feed_store import FeedKey
+from service.schedules.calendar_import import ImportResult, guess_kind, import_calendar, segment_key
+from service.schedules.organizer_tokens import create_token
+from service.schedules.remote_calendar import fetch_calendar
 from service.services import Services
 from service.settings import get_settings
 
@@ -961,7 +961,7 @@ def test_kinds_are_guessed_from_categories(categories: list[str], kind: str | No
 
 def test_with_public_imports_off_a_public_host_is_refused_before_any_lookup() -> None:
     from service.errors import InputError
-    from service.remote_calendar import resolve_checked
+    from service.schedules.remote_calendar import resolve_checked
 
     for host in ("calendar.example.org", "93.184.216.34"):
         with pytest.raises(InputError, match="import_allow_public"):

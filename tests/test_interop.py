@@ -35,7 +35,7 @@ import vobject
 from ical.calendar_stream import IcsCalendarStream
 
 if TYPE_CHECKING:
-    from service.feed_store import FeedKey
+    from service.publishing.feed_store import FeedKey
     from service.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -302,7 +302,7 @@ def migrated_services(
 
 
 def seed_feed_keys() -> dict[str, FeedKey]:
-    from service.feed_store import FeedKey
+    from service.publishing.feed_store import FeedKey
 
     return {"lee": FeedKey("visit", LEE), "meloni": FeedKey("visit", MELONI), "all": FeedKey("all")}
 
@@ -473,8 +473,8 @@ EXPECTED_LOS_ANGELES = [
 def zone_feeds(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, bytes]:
-    from service.feed_store import FeedKey
-    from service.schedule_file import parse_schedule
+    from service.publishing.feed_store import FeedKey
+    from service.schedules.files import parse_schedule
 
     with migrated_services(request, tmp_path_factory, "sqlite") as services:
         windows = services.settings.part_of_day

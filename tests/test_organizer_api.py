@@ -12,9 +12,9 @@ from icalendar import Calendar
 from sqlmodel import col, select
 
 from service.models import Change, Reminder, Segment
-from service.organizer_tokens import create_token, revoke_token
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription
+from service.schedules.organizer_tokens import create_token, revoke_token
 from service.services import Services
-from service.subscriptions import SubscriptionRequest, create_subscription
 
 SEGMENT = f"/api/visits/{LEE}/segments"
 

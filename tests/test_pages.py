@@ -15,10 +15,10 @@ from sqlmodel import select
 
 from service.errors import InputError
 from service.models import Segment, Subscription
-from service.schedule_file import read_schedules
-from service.schedule_view import Timing, describe_when
+from service.schedules.files import read_schedules
 from service.services import Services
-from service.signup_form import SignupForm, email_channel, signup_request
+from service.web.schedule_view import Timing, describe_when
+from service.web.signup_form import SignupForm, email_channel, signup_request
 
 LEE_PAGE = f"/visits/{LEE}"
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import LEE, MELONI, LiveServer
 from icalendar import Calendar
 
-from service.editing import add_segment
-from service.private_feeds import create_private_feed, revoke_private_feed
+from service.publishing.private_feeds import create_private_feed, revoke_private_feed
+from service.schedules.editing import add_segment
 from service.services import Services
 
 NOW = datetime(2026, 1, 10, tzinfo=UTC)

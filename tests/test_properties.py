@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from feeds import CalendarMeta, EventData, render_calendar, render_event
 from feeds.calendar import ZoneUse
-from service.feed_store import FeedKey
 from service.localtime import local_instant
-from service.schedule import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
+from service.publishing.feed_store import FeedKey
+from service.schedules.spec import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
 from service.services import Services
 
 # Text as organizers type it: CRLF, commas, semicolons, backslashes, markup, emoji, CJK.
@@ -162,8 +162,8 @@ def test_any_segment_text_round_trips_through_a_feed_and_an_import(
 ) -> None:
     from sqlmodel import select
 
-    from service.importer import import_calendar
     from service.models import Segment
+    from service.schedules.calendar_import import import_calendar
 
     slug = f"imported-{next(_COUNTER)}"
     visit = VisitSpec.model_validate(

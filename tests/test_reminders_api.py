@@ -15,8 +15,8 @@ from receivers import Seg, apply, cli_process, daytime_zone, reminders, run_cli,
 
 from service.errors import Unauthorized
 from service.models import Reminder, Subscription
+from service.reminders.subscriptions import authorize
 from service.services import Services
-from service.subscriptions import authorize
 
 FUTURE = "future-visit"
 SECRET = "s3cret-Pa55"

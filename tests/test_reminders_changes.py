@@ -22,8 +22,8 @@ from receivers import (
     worker_in_process,
 )
 
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.services import Services
-from service.subscriptions import SubscriptionRequest, create_subscription
 
 SLUG = "changing-visit"
 ON_TIME = timedelta(seconds=1)

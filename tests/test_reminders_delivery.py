@@ -28,8 +28,8 @@ from receivers import (
 )
 
 from service.models import Subscription
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription, deliveries
 from service.services import Services
-from service.subscriptions import SubscriptionRequest, create_subscription, deliveries
 
 SLUG = "delivery-visit"
 ON_TIME = timedelta(seconds=1)

@@ -9,9 +9,9 @@ from conftest import LEE, MELONI
 from sqlmodel import col, select
 
 from service.models import Reminder, Segment, Subscription, Visit
-from service.planner import reconcile
+from service.reminders.planner import reconcile
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.services import Services
-from service.subscriptions import SubscriptionRequest, create_subscription
 
 BEFORE_THE_VISITS = datetime(2026, 1, 10, tzinfo=UTC)
 
@@ -111,7 +111,7 @@ def test_a_segment_moved_while_its_reminder_is_in_flight_gets_one_for_the_new_ti
     from receivers import Seg, apply, reminders
 
     from service.models import Reminder
-    from service.subscriptions import SubscriptionRequest, create_subscription
+    from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 
     start = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0, second=0)
     apply(services, "in-flight", [Seg("talks", "Talks", start=start)], "UTC")

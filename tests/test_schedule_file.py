@@ -9,10 +9,10 @@ import pytest
 from conftest import LEE, ROOT
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli.app import app
 from service.errors import InputError
-from service.feed_store import FeedKey, FeedStore
-from service.schedule_file import read_schedules
+from service.publishing.feed_store import FeedKey, FeedStore
+from service.schedules.files import read_schedules
 from service.services import Services
 from service.settings import Settings, get_settings
 

@@ -12,7 +12,7 @@ from conftest import LiveServer, load_seed, make_settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from service.organizer_tokens import create_token
+from service.schedules.organizer_tokens import create_token
 from service.services import Services
 
 

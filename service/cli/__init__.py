@@ -1,0 +1,1 @@
+"""The `visitcal` command line, and the demo it runs."""

@@ -1,0 +1,282 @@
+"""Feed bytes assembled from stored VEVENTs and kept until the catalog changes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, LargeBinary, Table, cast, func, select
+from sqlmodel import select as select_rows
+
+from feeds.alarms import with_alarms
+from feeds.calendar import CalendarMeta, ZoneUse, render_calendar
+from service.db import Database
+from service.models import PrivateFeed, Segment, Visit
+from service.publishing.feed_query import FeedFilter
+from service.settings import Settings
+from service.signing import token_hash
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CACHE_SIZE = 512
+_SEGMENT: Table = Segment.__table__  # type: ignore[attr-defined]
+_VISIT: Table = Visit.__table__  # type: ignore[attr-defined]
+_NAME = re.compile(r"^([a-z0-9][a-z0-9-]{0,119})?$")
+
+
+@dataclass(frozen=True)
+class FeedKey:
+    """Which feed: everything public ("all"), one visit, one segment of a visit, or a saved
+    private feed; "all" and private feeds may be narrowed, and any feed may carry alarms."""
+
+    scope: str  # "all" | "visit" | "segment" | "private"
+    slug: str = ""
+    segment: str = ""
+    filter: FeedFilter = FeedFilter()
+    private: str = ""  # the private feed's token hash
+    restricted: bool = False  # include restricted segments (private feeds that ask for them)
+    title: str = ""  # a private feed's name
+
+
+@dataclass(frozen=True)
+class RenderedFeed:
+    body: bytes
+    etag: str  # strong, quoted
+    last_modified: datetime
+    filename: str  # for downloads
+    # What the HTTP layer derives from the feed (its encoded headers), kept as long as the feed.
+    derived: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class FeedStore:
+    """Answers feed requests from memory; reads the database only after something changed.
+
+    Writes in this process call `invalidate()`; writes by other processes (a `visitcal load`
+    next to a running server, another API process) are noticed through the catalog's change
+    counter, read at most every `change_check_seconds`.
+    """
+
+    def __init__(
+        self, db: Database, settings: Settings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        # Least recently used last out: filtered and private feeds cannot grow it without bound.
+        self._feeds: OrderedDict[FeedKey, RenderedFeed] = OrderedDict()
+        self._private: dict[str, FeedKey | None] = {}
+        self._version = -1
+        self._checked_at = -float("inf")
+        self._lock = threading.Lock()
+        # SQLite hands the stored UTF-8 over as bytes when asked for a BLOB, which saves decoding
+        # and re-encoding megabytes of VEVENTs; other databases give text that is encoded here.
+        self._ics_bytes: ColumnElement[Any] = (
+            cast(_SEGMENT.c.ics, LargeBinary) if db.is_sqlite else _SEGMENT.c.ics
+        )
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._feeds.clear()
+            self._private.clear()
+            self._checked_at = -float("inf")
+
+    def _refresh_version(self) -> None:
+        now = self.clock()
+        if now - self._checked_at < self.settings.change_check_seconds:
+            return
+        version = self.db.catalog_version()
+        with self._lock:
+            self._checked_at = now
+            if version != self._version:
+                self._version = version
+                self._feeds.clear()
+                self._private.clear()
+
+    def get(self, key: FeedKey) -> RenderedFeed | None:
+        """The feed, or None when its visit or segment does not exist (or is not public)."""
+        if not (_NAME.match(key.slug) and _NAME.match(key.segment)):
+            return None  # not a name we ever give out: no database trip for it
+        self._refresh_version()
+        try:
+            feed = self._feeds[key]
+        except KeyError:
+            pass
+        else:
+            if len(self._feeds) > 1:
+                with self._lock:
+                    if key in self._feeds:
+                        self._feeds.move_to_end(key)
+            return feed
+        found = self._assemble(key)
+        if found is not None:  # unknown names are not cached: they would grow without bound
+            with self._lock:
+                self._feeds[key] = found
+                while len(self._feeds) > CACHE_SIZE:
+                    self._feeds.popitem(last=False)
+        return found
+
+    def private_key(self, token: str, narrow: FeedFilter) -> FeedKey | None:
+        """The key of the saved private feed a token opens (with the request's alarms), or
+        None when there is none or it was revoked."""
+        self._refresh_version()
+        digest = token_hash(token)
+        if digest not in self._private:
+            with self.db.session() as session:
+                row = session.exec(
+                    select_rows(PrivateFeed).where(PrivateFeed.token_hash == digest)
+                ).first()
+            key = None
+            if row is not None and row.revoked_at is None:
+                saved = FeedFilter(tuple(row.visits), tuple(row.kinds), tuple(row.tags))
+                key = FeedKey(
+                    "private",
+                    filter=saved,
+                    private=digest,
+                    restricted=row.include_restricted,
+                    title=row.name,
+                )
+            with self._lock:
+                if len(self._private) > CACHE_SIZE:
+                    self._private.clear()
+                self._private[digest] = key
+        key = self._private[digest]
+        if key is None:
+            return None
+        return replace(key, filter=replace(key.filter, alarms=narrow.alarms))
+
+    def _assemble(self, key: FeedKey) -> RenderedFeed | None:
+        # Core statements on a plain connection: no ORM identity map nor per-row type processing
+        # of 10,000 rows, so that a change is served fresh within tens of milliseconds. Both
+        # statements run in one transaction and so read the same snapshot.
+        in_scope: list[ColumnElement[bool]] = []
+        narrow = key.filter
+        if narrow.visits:
+            chosen = select(_VISIT.c.id).where(_VISIT.c.slug.in_(narrow.visits))
+            in_scope.append(_SEGMENT.c.visit_id.in_(chosen))
+        if narrow.kinds:
+            in_scope.append(_SEGMENT.c.kind.in_(narrow.kinds))
+        with self.db.engine.connect() as connection:
+            if key.scope in ("all", "private"):
+                meta = CalendarMeta(
+                    name=f"visitcal: {key.title}" if key.title else _all_title(narrow),
+                    description=(
+                        f"Segments of the visits kept by visitcal ({_describe(narrow)})."
+                        if narrow.narrows
+                        else "Every public segment of every visit kept by visitcal."
+                    ),
+                    timezone=self.settings.default_timezone,
+                    refresh=self._refresh(),
+                )
+                filename = "visitcal-all.ics"
+                # A visit's own fields (title, source...) are part of its segments' VEVENTs.
+                visits_changed = connection.execute(select(func.max(_VISIT.c.changed_at))).scalar()
+                modified = [EPOCH, *([visits_changed] if visits_changed is not None else [])]
+            else:
+                visit = connection.execute(
+                    select(
+                        _VISIT.c.id,
+                        _VISIT.c.title,
+                        _VISIT.c.description,
+                        _VISIT.c.timezone,
+                        _VISIT.c.changed_at,
+                    ).where(_VISIT.c.slug == key.slug)
+                ).first()
+                if visit is None:
+                    return None
+                in_scope.append(_SEGMENT.c.visit_id == visit.id)
+                meta = CalendarMeta(
+                    name=visit.title,
+                    description=visit.description.strip(),
+                    timezone=visit.timezone,
+                    refresh=self._refresh(),
+                )
+                filename = f"{visit.title}.ics"
+                modified = [visit.changed_at]
+                if key.scope == "segment":
+                    in_scope.append(_SEGMENT.c.key == key.segment)
+            public = (
+                _SEGMENT.c.visibility.in_(("public", "restricted"))
+                if key.restricted
+                else _SEGMENT.c.visibility == "public"
+            )
+            # Every visibility counts for Last-Modified: a segment that leaves the public feed
+            # changes it too.
+            summary = connection.execute(
+                select(
+                    _SEGMENT.c.timezone,
+                    public.label("public"),
+                    func.min(_SEGMENT.c.start_at),
+                    func.max(_SEGMENT.c.end_at),
+                    func.max(_SEGMENT.c.changed_at),
+                )
+                .where(*in_scope)
+                .group_by(_SEGMENT.c.timezone, public)
+            ).all()
+            events_query = (
+                select(self._ics_bytes, _SEGMENT.c.tags, _VISIT.c.tags)
+                .join(_VISIT, _VISIT.c.id == _SEGMENT.c.visit_id)
+                .where(public, *in_scope)
+                .order_by(_SEGMENT.c.start_at, _SEGMENT.c.uid)
+                if narrow.tags
+                else select(self._ics_bytes)
+                .where(public, *in_scope)
+                .order_by(_SEGMENT.c.start_at, _SEGMENT.c.uid)
+            )
+            if narrow.tags:
+                # Tags are JSON lists (no portable SQL for them): the few rows of a tagged
+                # feed are filtered here, on the segment's tags and its visit's.
+                wanted = set(narrow.tags)
+                events: list[Any] = [
+                    ics
+                    for ics, own, inherited in connection.execute(events_query)
+                    if wanted & (set(own or ()) | set(inherited or ()))
+                ]
+            else:
+                events = list(connection.execute(events_query).scalars())
+        if key.scope == "segment":
+            if not events:
+                return None
+            filename = f"{meta.name} - {key.segment}.ics"
+        zones = []
+        for tzid, is_public, first, last, changed in summary:
+            modified.append(changed)
+            if is_public:
+                zones.append(ZoneUse(tzid, first.year, last.year))
+        if events and isinstance(events[0], str):
+            events = [ics.encode("utf-8") for ics in events]
+        if narrow.alarms:
+            events = with_alarms(events, narrow.alarms)
+        body = render_calendar(meta, events, zones)
+        return RenderedFeed(body, _etag(body), max(modified), filename)
+
+    def _refresh(self) -> timedelta:
+        return timedelta(minutes=self.settings.feed_refresh_minutes)
+
+
+def _describe(narrow: FeedFilter) -> str:
+    parts = [
+        f"{name}: {', '.join(values)}"
+        for name, values in (
+            ("visits", narrow.visits),
+            ("kinds", narrow.kinds),
+            ("tags", narrow.tags),
+        )
+        if values
+    ]
+    return "; ".join(parts)
+
+
+def _all_title(narrow: FeedFilter) -> str:
+    if narrow.narrows:
+        return f"visitcal: {_describe(narrow)}"
+    return "visitcal: all official visits"

@@ -1,0 +1,209 @@
+"""Reminder planning: which rows should exist for which follower, segment and offset, and when
+they are due. Called inside the writing transaction, so a change and its plan land together."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from service.db import mark_plan_changed
+from service.models import Reminder, Segment, Subscription, Visit
+from service.schedules.catalog import LoadReport
+
+LIVE = ("pending", "claimed")
+DONE = ("sent", "failed", "missed")
+# Catalog change kinds that followers are told about, and the notice each gets.
+NOTICES = {"cancelled": "cancelled", "refined": "refined", "moved": "moved", "restored": "moved"}
+
+
+def follows(subscription: Subscription, segment: Segment, visit: Visit) -> bool:
+    """Whether a subscription covers a segment (public segments only)."""
+    if not subscription.active or segment.visibility != "public":
+        return False
+    if subscription.visits and visit.slug not in subscription.visits:
+        return False
+    if subscription.kinds and segment.kind not in subscription.kinds:
+        return False
+    return not subscription.tags or bool(
+        set(subscription.tags) & (set(segment.tags) | set(visit.tags))
+    )
+
+
+def _reminder(
+    subscription: Subscription, segment: Segment, offset: int, now: datetime
+) -> Reminder | None:
+    """A new reminder row, or None when its segment has started (never sent, by rule)."""
+    assert segment.id is not None
+    due = segment.start_at - timedelta(seconds=offset)
+    if segment.start_at <= now:
+        return None
+    late = due < now
+    return Reminder(
+        subscription_id=subscription.id,
+        segment_id=segment.id,
+        kind="reminder",
+        offset_seconds=offset,
+        segment_start=segment.start_at,
+        segment_sequence=segment.sequence,
+        due_at=due,
+        next_attempt_at=now if late else due,
+        late=late,
+        created_at=now,
+    )
+
+
+def reconcile(
+    session: Session,
+    subscriptions: Sequence[Subscription],
+    segments: Sequence[tuple[Segment, Visit]],
+    now: datetime,
+) -> None:
+    """Make the reminder rows of these subscriptions and segments match what they ask for."""
+    if not subscriptions or not segments:
+        return
+    rows: dict[tuple[str, int, int], list[Reminder]] = defaultdict(list)
+    query = select(Reminder).where(col(Reminder.kind) == "reminder")
+    if len(subscriptions) == 1:
+        query = query.where(col(Reminder.subscription_id) == subscriptions[0].id)
+    if len(segments) == 1:
+        query = query.where(col(Reminder.segment_id) == segments[0][0].id)
+    for row in session.exec(query):
+        rows[(row.subscription_id, row.segment_id, row.offset_seconds)].append(row)
+    changed = False
+    for subscription in subscriptions:
+        for segment, visit in segments:
+            assert segment.id is not None
+            wanted = segment.status != "cancelled" and follows(subscription, segment, visit)
+            offsets = set(subscription.offsets) if wanted else set()
+            keys = {key for key in rows if key[:2] == (subscription.id, segment.id)}
+            keys |= {(subscription.id, segment.id, offset) for offset in offsets}
+            for key in keys:
+                changed |= _settle(
+                    session,
+                    rows.get(key, []),
+                    key[2] in offsets,
+                    subscription,
+                    segment,
+                    key[2],
+                    now,
+                )
+    if changed:
+        mark_plan_changed(session)
+
+
+def _settle(
+    session: Session,
+    existing: list[Reminder],
+    wanted: bool,
+    subscription: Subscription,
+    segment: Segment,
+    offset: int,
+    now: datetime,
+) -> bool:
+    """Settle one (subscription, segment, offset); True if a row was written."""
+    pending = [r for r in existing if r.state == "pending"]
+    if not wanted:
+        for row in pending:
+            row.state, row.result = "cancelled", "no longer followed or segment cancelled"
+            session.add(row)
+        return bool(pending)
+    changed = False
+    for row in pending:
+        if row.segment_start != segment.start_at:
+            fresh = _reminder(subscription, segment, offset, now)
+            if fresh is None:
+                row.state, row.result = "missed", "segment moved to a time already past"
+            else:
+                row.due_at, row.next_attempt_at = fresh.due_at, fresh.next_attempt_at
+                row.late, row.segment_start = fresh.late, fresh.segment_start
+            row.segment_sequence = segment.sequence
+            session.add(row)
+            changed = True
+    # One row per start time: a reminder in flight or done for an earlier start (the segment
+    # moved meanwhile) does not stand for the new one.
+    if any(r.state in LIVE + DONE and r.segment_start == segment.start_at for r in existing):
+        return changed
+    fresh = _reminder(subscription, segment, offset, now)
+    if fresh is None:
+        return changed
+    session.add(fresh)
+    return True
+
+
+def _active_subscriptions(session: Session) -> list[Subscription]:
+    return list(session.exec(select(Subscription).where(col(Subscription.active))))
+
+
+def plan_subscription(session: Session, subscription: Subscription, now: datetime) -> None:
+    """(Re)plan a new or changed subscription against every segment not yet started."""
+    query = (
+        select(Segment, Visit)
+        .join(Visit, col(Visit.id) == col(Segment.visit_id))
+        .where(col(Segment.start_at) > now)
+    )
+    segments = [(segment, visit) for segment, visit in session.exec(query)]
+    # Rows for segments that already started are left as they are.
+    reconcile(session, [subscription], segments, now)
+
+
+def cancel_subscription(session: Session, subscription: Subscription) -> None:
+    for row in session.exec(
+        select(Reminder).where(
+            col(Reminder.subscription_id) == subscription.id, col(Reminder.state) == "pending"
+        )
+    ):
+        row.state, row.result = "cancelled", "unsubscribed"
+        session.add(row)
+    mark_plan_changed(session)
+
+
+def plan_changes(session: Session, report: LoadReport, now: datetime) -> None:
+    """Follow the catalog: re-plan changed segments and queue one notice per follower."""
+    if not report.changes:
+        return
+    subscriptions = _active_subscriptions(session)
+    if not subscriptions:
+        return
+    for change in report.changes:
+        segment = session.get(Segment, change.segment_id)
+        if segment is None:
+            continue
+        visit = session.get(Visit, segment.visit_id)
+        assert visit is not None
+        reconcile(session, subscriptions, [(segment, visit)], now)
+        notice = NOTICES.get(change.kind)
+        # Tell followers only about segments that have not started (before or after the change).
+        starts = [s for s in (change.before_start, change.after_start) if s is not None]
+        if notice and starts and max(starts) > now:
+            _queue_notices(session, subscriptions, segment, visit, notice, now)
+
+
+def _queue_notices(
+    session: Session,
+    subscriptions: Sequence[Subscription],
+    segment: Segment,
+    visit: Visit,
+    notice: str,
+    now: datetime,
+) -> None:
+    assert segment.id is not None
+    for subscription in subscriptions:
+        if not follows(subscription, segment, visit):
+            continue
+        session.add(
+            Reminder(
+                subscription_id=subscription.id,
+                segment_id=segment.id,
+                kind=notice,
+                offset_seconds=0,
+                segment_start=segment.start_at,
+                segment_sequence=segment.sequence,
+                due_at=now,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    mark_plan_changed(session)

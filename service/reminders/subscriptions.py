@@ -1,0 +1,240 @@
+"""Followers' subscriptions: create, read, change and end them, with a manage token."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import col, select
+
+from service.errors import InputError, NotFound, Unauthorized
+from service.localtime import zone
+from service.models import Reminder, Segment, Subscription, Visit
+from service.offsets import parse_offsets
+from service.reminders.channels import check_channel, redact
+from service.reminders.planner import cancel_subscription, plan_subscription
+from service.services import Services
+from service.signing import new_token, token_hash, token_matches
+
+Kind = Literal[
+    "arrival", "meeting", "meal", "ceremony", "exchange", "community", "press", "departure", "other"
+]
+
+
+class SubscriptionRequest(BaseModel):
+    """What a follower asks for. Nothing to follow means every public segment."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: str = Field(max_length=2000, description="An Apprise URL: mailto://, json://, ...")
+    visits: list[str] = Field(default_factory=list, max_length=100)
+    kinds: list[Kind] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    offsets: list[str] | None = Field(
+        default=None, max_length=10, description='e.g. ["1d", "1h", "15m"] or ISO 8601 ("PT15M")'
+    )
+    timezone: str = Field(default="UTC", max_length=64, description="The follower's IANA zone")
+    label: str = Field(default="", max_length=200)
+
+
+class SubscriptionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str | None = Field(default=None, max_length=2000)
+    visits: list[str] | None = Field(default=None, max_length=100)
+    kinds: list[Kind] | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+    offsets: list[str] | None = Field(default=None, max_length=10)
+    timezone: str | None = Field(default=None, max_length=64)
+    label: str | None = Field(default=None, max_length=200)
+
+
+@dataclass(frozen=True)
+class Created:
+    subscription: Subscription
+    token: str  # shown once; only its hash is kept
+
+
+def _field_error(name: str, error: ValueError) -> InputError:
+    return InputError(name, str(error))
+
+
+def _validated(services: Services, values: dict[str, Any]) -> dict[str, Any]:
+    """Check every field that the schema cannot; InputError names the first bad one."""
+    out: dict[str, Any] = {}
+    if values.get("channel") is not None:
+        try:
+            out["channel"] = check_channel(values["channel"])
+        except ValueError as error:
+            raise _field_error("channel", error) from None
+        out["channel_redacted"] = redact(out["channel"])
+    if values.get("timezone") is not None:
+        try:
+            zone(values["timezone"])
+        except ValueError as error:
+            raise _field_error("timezone", error) from None
+        out["timezone"] = values["timezone"]
+    if "offsets" in values:
+        raw = values["offsets"]
+        try:
+            out["offsets"] = parse_offsets(
+                raw if raw is not None else services.settings.reminder_offsets
+            )
+        except ValueError as error:
+            raise _field_error("offsets", error) from None
+    if values.get("visits") is not None:
+        slugs = list(dict.fromkeys(values["visits"]))
+        with services.db.session() as session:
+            known = set(session.exec(select(Visit.slug).where(col(Visit.slug).in_(slugs))))
+        unknown = [slug for slug in slugs if slug not in known]
+        if unknown:
+            raise InputError("visits", f"unknown visit {unknown[0]!r}")
+        out["visits"] = slugs
+    for name in ("kinds", "tags", "label"):
+        if values.get(name) is not None:
+            out[name] = list(dict.fromkeys(values[name])) if name != "label" else values[name]
+    return out
+
+
+def request_from(data: dict[str, Any], model: type[BaseModel]) -> Any:
+    """Validate CLI input with the API's schema; the first error becomes an InputError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "request"
+        raise InputError(field, str(first["msg"])) from None
+
+
+def create_subscription(services: Services, request: SubscriptionRequest, now: datetime) -> Created:
+    values = _validated(services, request.model_dump())
+    token = new_token()
+    subscription = Subscription(
+        id=secrets.token_hex(8),
+        token_hash=token_hash(token),
+        created_at=now,
+        changed_at=now,
+        **values,
+    )
+    with services.db.write() as session:
+        session.add(subscription)
+        session.flush()
+        plan_subscription(session, subscription, now)
+    return Created(subscription, token)
+
+
+def _known(subscription_id: str) -> bool:
+    """Ids are 16 hex digits; anything else (a NUL, a long string) is not worth a query."""
+    return len(subscription_id) == 16 and all(c in "0123456789abcdef" for c in subscription_id)
+
+
+def authorize(services: Services, subscription_id: str, token: str | None) -> Subscription:
+    if not _known(subscription_id):
+        raise NotFound(f"no subscription {subscription_id!r}")
+    with services.db.session() as session:
+        subscription = session.get(Subscription, subscription_id)
+    if subscription is None or not subscription.active:
+        raise NotFound(f"no subscription {subscription_id!r}")
+    if not token_matches(token, subscription.token_hash):
+        raise Unauthorized("a valid manage token is required (Authorization: Bearer <token>)")
+    return subscription
+
+
+def change_subscription(
+    services: Services,
+    subscription_id: str,
+    token: str | None,
+    change: SubscriptionChange,
+    now: datetime,
+) -> Subscription:
+    authorize(services, subscription_id, token)
+    values = _validated(services, change.model_dump(exclude_unset=True))
+    with services.db.write() as session:
+        subscription = session.get(Subscription, subscription_id)
+        assert subscription is not None
+        for name, value in values.items():
+            setattr(subscription, name, value)
+        subscription.changed_at = now
+        session.add(subscription)
+        session.flush()
+        plan_subscription(session, subscription, now)
+    return subscription
+
+
+def end_subscription(services: Services, subscription_id: str, now: datetime) -> None:
+    """Deactivate a subscription (kept for its deliveries history) and cancel what is pending."""
+    if not _known(subscription_id):
+        raise NotFound(f"no subscription {subscription_id!r}")
+    with services.db.write() as session:
+        subscription = session.get(Subscription, subscription_id)
+        if subscription is None or not subscription.active:
+            raise NotFound(f"no subscription {subscription_id!r}")
+        subscription.active = False
+        subscription.changed_at = now
+        session.add(subscription)
+        cancel_subscription(session, subscription)
+
+
+def list_subscriptions(services: Services) -> list[Subscription]:
+    with services.db.session() as session:
+        return list(
+            session.exec(
+                select(Subscription)
+                .where(col(Subscription.active))
+                .order_by(col(Subscription.created_at))
+            )
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    subscription_id: str
+    kind: str
+    segment: str
+    visit: str
+    offset_seconds: int
+    due_at: datetime
+    state: str
+    late: bool
+    attempts: int
+    sent_at: datetime | None
+    lateness_seconds: float | None
+    result: str
+
+
+def deliveries(
+    services: Services, subscription_id: str | None = None, limit: int = 200
+) -> list[DeliveryRow]:
+    query = (
+        select(Reminder, Segment, Visit)
+        .join(Segment, col(Segment.id) == col(Reminder.segment_id))
+        .join(Visit, col(Visit.id) == col(Segment.visit_id))
+        .order_by(col(Reminder.due_at).desc(), col(Reminder.id).desc())
+        .limit(limit)
+    )
+    if subscription_id is not None:
+        query = query.where(col(Reminder.subscription_id) == subscription_id)
+    with services.db.session() as session:
+        rows = session.exec(query).all()
+    return [
+        DeliveryRow(
+            id=reminder.id or 0,
+            subscription_id=reminder.subscription_id,
+            kind=reminder.kind,
+            segment=segment.title,
+            visit=visit.slug,
+            offset_seconds=reminder.offset_seconds,
+            due_at=reminder.due_at,
+            state=reminder.state,
+            late=reminder.late,
+            attempts=reminder.attempts,
+            sent_at=reminder.sent_at,
+            lateness_seconds=(reminder.sent_at - reminder.due_at).total_seconds()
+            if reminder.sent_at
+            else None,
+            result=reminder.result,
+        )
+        for reminder, segment, visit in rows
+    ]

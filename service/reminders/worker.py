@@ -1,0 +1,338 @@
+"""The reminder worker: an APScheduler scheduler that wakes at the next due instant, claims
+what is due, delivers it through the follower's channel and records what happened."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import col, select
+
+from service.models import Segment, Subscription, Visit
+from service.reminders.channels import Sender
+from service.reminders.queue import Claimed, Fate, ReminderQueue
+from service.reminders.text import Links, compose
+from service.services import Services
+from service.signing import server_secret, sign
+
+log = logging.getLogger("visitcal.worker")
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def unsubscribe_url(base_url: str, secret: bytes, subscription_id: str) -> str:
+    signature = sign(secret, f"unsubscribe:{subscription_id}")
+    return f"{base_url}/subscriptions/{subscription_id}/unsubscribe?sig={signature}"
+
+
+class ReminderWorker:
+    def __init__(
+        self,
+        services: Services,
+        sender: Sender,
+        worker_id: str | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.sender = sender
+        self.clock = clock
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.queue = ReminderQueue(
+            services.db, self.worker_id, timedelta(seconds=self.settings.lease_seconds)
+        )
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.pool = ThreadPoolExecutor(self.settings.worker_threads, thread_name_prefix="deliver")
+        self._run_lock = threading.Lock()
+        self._stopping = False
+        self._arm_lock = threading.Lock()
+        self._plan_version = -1
+        self._secret = b""
+        self._recorder = _Recorder(self.queue)
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._secret = server_secret(self.services.db, self.settings.secret_key)
+        self.scheduler.add_job(
+            self._watch, "interval", seconds=self.settings.plan_check_seconds, id="watch"
+        )
+        self.scheduler.add_job(
+            self.run_due, "interval", seconds=self.settings.sweep_seconds, id="sweep"
+        )
+        self.scheduler.start()
+        self.services.db.listeners.append(self._on_commit)
+        self.arm()
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._on_commit in self.services.db.listeners:
+            self.services.db.listeners.remove(self._on_commit)
+        # Not shutdown(wait=True): APScheduler holds its job store lock while it waits, and a
+        # run finishing meanwhile re-arms through that lock, so both would wait forever.
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        with self._run_lock:  # let a run in progress record what it sent
+            pass
+        self.pool.shutdown(wait=True)
+
+    # -- waking up ----------------------------------------------------------------------------
+
+    def _on_commit(self, flags: set[str]) -> None:
+        if "plan" in flags and self.scheduler.running:
+            self.arm()
+
+    def _watch(self) -> None:
+        """Learn of plans made by other processes through the shared plan counter."""
+        version = self.services.db.counter("plan_version")
+        if version != self._plan_version:
+            self._plan_version = version
+            self.arm()
+
+    def arm(self) -> None:
+        """(Re)set the one date job to the next instant something becomes claimable."""
+        if self._stopping:
+            return
+        with self._arm_lock:
+            due = self.queue.next_due()
+            if due is None:
+                with contextlib.suppress(JobLookupError):
+                    self.scheduler.remove_job("due")
+                return
+            self.scheduler.add_job(
+                self.run_due,
+                "date",
+                run_date=max(due, self.clock()),
+                id="due",
+                replace_existing=True,
+                # Re-armed from inside run_due for an instant already past, the job fires while
+                # that run is still returning; with one instance allowed it would be skipped and
+                # nothing would wake the worker until the sweep. The run lock serializes them.
+                max_instances=2,
+            )
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    def run_due(self) -> int:
+        """Claim and deliver everything due now, batch after batch; returns how many handled.
+
+        The next batch is claimed while the last sends of the one before are still going, and
+        each fate is recorded as soon as it is known (many to a transaction); when this returns,
+        everything it handled is recorded."""
+        handled = 0
+        with self._run_lock:
+            flight = _Flight()
+            try:
+                while True:
+                    claimed = self.queue.claim_due(self.clock(), self.settings.worker_batch)
+                    if claimed:
+                        self._deliver(claimed, flight)
+                        handled += len(claimed)
+                    if len(claimed) < self.settings.worker_batch:
+                        break  # nothing else was due: arm() below wakes us for what comes next
+                    self._land(flight, 2 * self.settings.worker_threads)
+            finally:
+                self._land(flight, 0)
+                self._recorder.flush()
+            flight.raise_first()
+        if self.scheduler.running:
+            self.arm()
+        return handled
+
+    def _land(self, flight: _Flight, most: int) -> None:
+        """Wait until at most `most` deliveries are in flight, renewing the claims of those
+        still going every third of a lease: a claim that is merely slow (a channel taking
+        longer than the lease) is not taken over and sent twice, while the claims of a worker
+        that died stop being renewed and expire."""
+        renew_every = self.settings.lease_seconds / 3
+        while not flight.wait(most, until=flight.renewed + renew_every):
+            self.queue.renew(flight.ids(), self.clock())
+            flight.renewed = time.monotonic()
+
+    def _deliver(self, claimed: list[Claimed], flight: _Flight) -> None:
+        """Start delivering a batch; each reminder's fate is recorded as soon as it is known: a
+        worker killed mid-batch must not leave what it has already sent to be claimed and sent
+        again."""
+        with self.services.db.session() as session:
+            subscriptions = {
+                s.id: s
+                for s in session.exec(
+                    select(Subscription).where(
+                        col(Subscription.id).in_({r.subscription_id for r in claimed})
+                    )
+                )
+            }
+            segments = {
+                s.id: s
+                for s in session.exec(
+                    select(Segment).where(col(Segment.id).in_({r.segment_id for r in claimed}))
+                )
+            }
+            visits = {
+                v.id: v
+                for v in session.exec(
+                    select(Visit).where(col(Visit.id).in_({s.visit_id for s in segments.values()}))
+                )
+            }
+        fates = []
+        for reminder in claimed:
+            subscription = subscriptions[reminder.subscription_id]
+            segment = segments[reminder.segment_id]
+            visit = visits[segment.visit_id]
+            now = self.clock()
+            if not subscription.active:
+                fates.append(Fate(reminder.id, "cancelled", now, "unsubscribed"))
+            elif reminder.kind == "reminder" and segment.status == "cancelled":
+                fates.append(Fate(reminder.id, "cancelled", now, "segment cancelled"))
+            elif segment.start_at <= now:
+                # Sent after the segment began, a reminder is noise: it is recorded, not sent.
+                fates.append(Fate(reminder.id, "missed", now, "segment had started"))
+            else:
+                flight.start(reminder.id)
+                try:
+                    self.pool.submit(
+                        self._send_and_record, flight, reminder, subscription, segment, visit
+                    )
+                except BaseException:  # the pool is shut down: the claim expires
+                    flight.end(reminder.id, None)
+                    raise
+        self._recorder.add(fates)
+
+    def _send_and_record(
+        self,
+        flight: _Flight,
+        reminder: Claimed,
+        subscription: Subscription,
+        segment: Segment,
+        visit: Visit,
+    ) -> None:
+        error = None
+        try:
+            self._recorder.add([self._send(reminder, subscription, segment, visit)])
+        except Exception as failure:  # raised again by run_due; the claim expires
+            error = failure
+        finally:
+            flight.end(reminder.id, error)
+
+    def _send(
+        self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
+    ) -> Fate:
+        base = self.settings.base_url
+        links = Links(
+            segment_ics=f"{base}/visits/{visit.slug}/segments/{segment.key}.ics",
+            visit_feed=f"{base}/feeds/visits/{visit.slug}.ics",
+            unsubscribe=unsubscribe_url(base, self._secret, subscription.id),
+        )
+        now = self.clock()
+        late_after = timedelta(seconds=self.settings.late_after_seconds)
+        late = reminder.late or now - reminder.due_at > late_after
+        # A late reminder says how long is really left, not the offset it was planned with.
+        lead = (segment.start_at - now).total_seconds() if late else reminder.offset_seconds
+        message = compose(
+            reminder.kind, segment, visit, subscription.timezone, round(lead), links, late=late
+        )
+        outcome = self.sender.send(subscription.channel, message.title, message.body)
+        now = self.clock()
+        if outcome.ok:
+            return Fate(reminder.id, "sent", now, outcome.answer, late=late)
+        if reminder.attempts <= self.settings.retry_limit:
+            delay = self.settings.retry_base_seconds * 2 ** (reminder.attempts - 1)
+            retry_at = now + timedelta(seconds=delay)
+            return Fate(reminder.id, "retry", now, outcome.answer, retry_at=retry_at)
+        return Fate(reminder.id, "failed", now, outcome.answer)
+
+
+class _Flight:
+    """One run's deliveries still going (their reminder ids), when their claims were last
+    renewed, and the first error a delivery raised."""
+
+    def __init__(self) -> None:
+        self._going: set[int] = set()
+        self._changed = threading.Condition()
+        self.renewed = time.monotonic()
+        self.error: BaseException | None = None
+
+    def start(self, reminder_id: int) -> None:
+        with self._changed:
+            self._going.add(reminder_id)
+
+    def end(self, reminder_id: int, error: BaseException | None) -> None:
+        with self._changed:
+            self._going.discard(reminder_id)
+            self.error = self.error or error
+            self._changed.notify_all()
+
+    def ids(self) -> list[int]:
+        with self._changed:
+            return list(self._going)
+
+    def wait(self, most: int, until: float) -> bool:
+        """Whether at most `most` are going before the monotonic instant `until`."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: len(self._going) <= most, max(0.0, until - time.monotonic())
+            )
+
+    def raise_first(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class _Recorder:
+    """Records fates as soon as they are known, many to a transaction (a group commit).
+
+    The thread that adds a fate writes it at once, with any others waiting, unless a write is
+    under way: then that writer takes it in its next transaction. So a fate waits at most for
+    one write to finish, and a burst of deliveries costs a few transactions, not one each."""
+
+    def __init__(self, queue: ReminderQueue) -> None:
+        self.queue = queue
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._waiting: list[Fate] = []
+        self._writing = False
+        self._error: BaseException | None = None
+
+    def add(self, fates: list[Fate]) -> None:
+        with self._lock:
+            self._waiting.extend(fates)
+            if self._writing or not self._waiting:
+                return
+            self._writing = True
+        while True:
+            with self._lock:
+                taken, self._waiting = self._waiting, []
+                if not taken:
+                    self._writing = False
+                    self._idle.notify_all()
+                    return
+            try:
+                self.queue.record(taken)
+            except Exception as error:  # unrecorded claims expire and are delivered again
+                log.exception("recording %d reminder fate(s) failed", len(taken))
+                with self._lock:
+                    self._error = self._error or error
+
+    def flush(self) -> None:
+        """Wait until everything added so far is written; raise the first write error since."""
+        with self._lock:
+            while self._writing:
+                self._idle.wait()
+            error, self._error = self._error, None
+        if error is not None:
+            raise error

@@ -1,0 +1,539 @@
+"""Importing an `.ics` calendar into a visit: its events become the visit's segments.
+
+An import is a complete schedule for the visit: events are matched to segments by UID (a new
+UID becomes a new segment whose key derives from it), changed events are updates through the
+catalog's rules (SEQUENCE kept at least as high as the calendar's), and public segments the
+calendar no longer has are cancelled. Decisions:
+- Events outside the visit's days are skipped with a warning (a calendar often holds more
+  than one visit); recurring events are expanded within the visit's days only.
+- What an iCalendar event cannot say is kept from the segment it updates: its visibility (an
+  import never publishes a restricted segment), and its kind when CATEGORIES names none.
+  Restricted segments the calendar does not have are kept, not cancelled: a public calendar
+  cannot show them, so their absence says nothing.
+- A dry run applies the import inside a transaction and rolls it back, so that what it shows
+  is exactly what a real run would write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from feeds.ical_import import CalendarFormatError, ImportedEvent, parse_calendar, read_decorations
+from service.errors import InputError, NotFound, PreconditionFailed
+from service.localtime import start_of_day, zone
+from service.models import SEGMENT_KINDS, Change, Segment, Visit
+from service.schedules.catalog import Catalog, LoadReport
+from service.schedules.remote_calendar import fetch_calendar
+from service.schedules.rows import visit_spec_data
+from service.schedules.spec import TEXT, TITLE, ScheduleInput, SegmentInput, VisitSpec, Windows
+from service.services import Services
+from service.settings import Settings
+
+KEY_LENGTH = 120
+UNTITLED = "Untitled event"
+# CATEGORIES words that say which of our kinds an event is; our own feeds write the kind itself.
+_KIND_WORDS = {kind: kind for kind in SEGMENT_KINDS} | {
+    "arrive": "arrival",
+    "arrivals": "arrival",
+    "summit": "meeting",
+    "talks": "meeting",
+    "meetings": "meeting",
+    "bilateral": "meeting",
+    "breakfast": "meal",
+    "lunch": "meal",
+    "luncheon": "meal",
+    "dinner": "meal",
+    "banquet": "meal",
+    "ceremonies": "ceremony",
+    "wreath": "ceremony",
+    "exchanges": "exchange",
+    "diaspora": "community",
+    "media": "press",
+    "depart": "departure",
+    "departures": "departure",
+}
+
+
+class CalendarInputError(InputError):
+    """Bad calendar input, with the line of the calendar it is on (when there is one)."""
+
+    def __init__(self, field: str, reason: str, source: str, line: int | None) -> None:
+        self.line = line
+        super().__init__(field, reason, f"{source}:{line}" if line else source)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class SegmentDiff:
+    """What an import does (or would do) to one segment."""
+
+    key: str
+    uid: str
+    title: str
+    change: str  # added, changed, moved, refined, restored, cancelled, unchanged
+    start: datetime
+    fields: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    visit: str
+    timezone: str
+    dry_run: bool
+    segments: tuple[SegmentDiff, ...]
+    warnings: tuple[str, ...] = ()
+
+    def of(self, *changes: str) -> list[SegmentDiff]:
+        return [s for s in self.segments if s.change in changes]
+
+    @property
+    def added(self) -> list[SegmentDiff]:
+        return self.of("added")
+
+    @property
+    def changed(self) -> list[SegmentDiff]:
+        return self.of("changed", "moved", "refined", "restored")
+
+    @property
+    def cancelled(self) -> list[SegmentDiff]:
+        return self.of("cancelled")
+
+    @property
+    def unchanged(self) -> list[SegmentDiff]:
+        return self.of("unchanged")
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    schedule: ScheduleInput
+    lines: dict[str, int]  # segment key -> the line of its event
+    warnings: tuple[str, ...] = ()
+
+
+# --- events to segments (no database) ---
+
+
+def segment_key(uid: str, taken: set[str]) -> str:
+    """A segment key for a new UID: lowercase letters, digits and hyphens from the part before
+    the @, with a short hash of the whole UID added when that is empty, too long or taken."""
+    local = uid.rpartition("@")[0] or uid
+    slug = re.sub(r"[^a-z0-9]+", "-", local.lower()).strip("-")
+    digest = hashlib.sha256(uid.encode()).hexdigest()[:8]
+    if slug and len(slug) <= KEY_LENGTH and slug not in taken:
+        return slug
+    base = (slug[: KEY_LENGTH - 9].rstrip("-") or "event") + "-" + digest
+    key, count = base, 1
+    while key in taken:  # two UIDs with the same hash prefix: not expected, still handled
+        count += 1
+        key = f"{base[: KEY_LENGTH - len(str(count)) - 1]}-{count}"
+    return key
+
+
+def guess_kind(categories: Sequence[str]) -> tuple[str | None, int | None]:
+    """The kind the categories name (and the index of the category that is the kind's own
+    name, which is not kept as a tag), or None."""
+    for index, category in enumerate(categories):
+        name = category.strip().lower()
+        if name in SEGMENT_KINDS:
+            return name, index
+        if name in _KIND_WORDS:
+            return _KIND_WORDS[name], None
+        for word in re.findall(r"[a-z]+", name):
+            if word in _KIND_WORDS:
+                return _KIND_WORDS[word], None
+    return None, None
+
+
+def _tags(categories: Sequence[str], skip: int | None) -> tuple[str, ...]:
+    tags: list[str] = []
+    for index, category in enumerate(categories):
+        tag = category.strip()
+        if index != skip and tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _local_days(event: ImportedEvent, tz_name: str) -> tuple[date, date]:
+    """The days an event is on for the visit: its start's local day, or an all-day event's
+    dates (DTEND is the day after the last)."""
+    if isinstance(event.start, datetime):
+        day = event.start.astimezone(zone(tz_name)).date()
+        return day, day
+    assert not isinstance(event.end, datetime)
+    return event.start, max(event.start, event.end - timedelta(days=1))
+
+
+def _describe_when(event: ImportedEvent, tz_name: str) -> str:
+    if isinstance(event.start, datetime):
+        return f"{event.start.astimezone(zone(tz_name)):%Y-%m-%d %H:%M} ({tz_name})"
+    return f"{event.start:%Y-%m-%d}"
+
+
+def _check_length(value: str, limit: int, name: str, event: ImportedEvent, source: str) -> str:
+    if len(value) > limit:
+        raise CalendarInputError(
+            f"VEVENT {event.uid}.{name}",
+            f"is {len(value):,} characters, over the limit of {limit:,}",
+            source,
+            event.line,
+        )
+    return value
+
+
+def _segment_input(
+    event: ImportedEvent,
+    key: str,
+    visit: Visit,
+    existing: Segment | None,
+    windows: Windows,
+    source: str,
+) -> SegmentInput:
+    decorated = read_decorations(event.summary, event.description, event.all_day)
+    tz_name = event.zone or (existing.timezone if existing else visit.timezone)
+    tz = zone(tz_name)
+    part: str | None = None
+    if isinstance(event.start, datetime) and isinstance(event.end, datetime):
+        start_at, end_at = event.start.astimezone(UTC), event.end.astimezone(UTC)
+        precision = "exact"
+        if decorated.part_of_day is not None:
+            # Our own label read back: still a part of the day only if the times are its window.
+            opens, closes = windows[decorated.part_of_day]
+            local_start, local_end = event.start.astimezone(tz), event.end.astimezone(tz)
+            if (
+                local_start.time() == opens
+                and local_end.time() == closes
+                and local_start.date() == local_end.date()
+            ):
+                precision, part = "part_of_day", decorated.part_of_day
+    else:
+        assert isinstance(event.start, date) and isinstance(event.end, date)
+        precision = "day"
+        end_day = max(event.end, event.start + timedelta(days=1))
+        start_at, end_at = start_of_day(event.start, tz), start_of_day(end_day, tz)
+    status = event.status.lower() or ("confirmed" if precision == "exact" else "tentative")
+    if precision != "exact" and status == "confirmed":
+        status = "tentative"  # our rule: a segment without a clock time is not confirmed
+    kind, kind_index = guess_kind(event.categories)
+    title = decorated.title.strip() or UNTITLED
+    participants = decorated.participants
+    tags = _tags(event.categories, kind_index)
+    if len(participants) > 100 or len(tags) > 50:
+        raise CalendarInputError(
+            f"VEVENT {event.uid}",
+            "too many participants (over 100) or categories (over 50)",
+            source,
+            event.line,
+        )
+    return SegmentInput(
+        key=key,
+        kind=kind or (existing.kind if existing else "other"),
+        title=_check_length(title, TITLE, "SUMMARY", event, source),
+        start_at=start_at,
+        end_at=end_at,
+        timezone=tz_name,
+        precision=precision,
+        part_of_day=part,
+        location=_check_length(event.location, TITLE, "LOCATION", event, source),
+        participants=participants,
+        status=status,
+        visibility=existing.visibility if existing else "public",
+        description=_check_length(decorated.description, TEXT, "DESCRIPTION", event, source),
+        tags=tags,
+        uid=event.uid,
+        sequence=event.sequence,
+    )
+
+
+def _kept(segment: Segment) -> SegmentInput:
+    """A stored segment as it is (a restricted one the calendar cannot know of)."""
+    return SegmentInput(
+        key=segment.key,
+        kind=segment.kind,
+        title=segment.title,
+        start_at=segment.start_at,
+        end_at=segment.end_at,
+        timezone=segment.timezone,
+        precision=segment.precision,
+        part_of_day=segment.part_of_day,
+        location=segment.location,
+        participants=tuple(segment.participants),
+        status=segment.status,
+        visibility=segment.visibility,
+        description=segment.description,
+        tags=tuple(segment.tags),
+    )
+
+
+def visit_spec(visit: Visit) -> VisitSpec:
+    """The visit as stored: an import changes its segments, never the visit itself."""
+    return VisitSpec.model_validate(visit_spec_data(visit))
+
+
+def plan_import(
+    events: Sequence[ImportedEvent],
+    visit: Visit,
+    segments: Sequence[Segment],
+    windows: Windows,
+    source: str,
+) -> ImportPlan:
+    """The complete schedule an import makes of a visit's current segments and the events."""
+    by_uid = {segment.uid: segment for segment in segments}
+    taken = {segment.key for segment in segments}
+    seen: dict[str, int] = {}
+    inputs: list[SegmentInput] = []
+    lines: dict[str, int] = {}
+    warnings: list[str] = []
+    for event in events:
+        if event.uid in seen:
+            raise CalendarInputError(
+                f"VEVENT {event.uid}",
+                f"UID also used by the event at line {seen[event.uid]}",
+                source,
+                event.line,
+            )
+        seen[event.uid] = event.line
+        first, last = _local_days(event, visit.timezone)
+        if first < visit.first_day or last > visit.last_day:
+            warnings.append(
+                f"{source}:{event.line}: VEVENT {event.uid} ({event.summary.strip()!r}) on "
+                f"{_describe_when(event, visit.timezone)} is outside the visit "
+                f"({visit.first_day} to {visit.last_day}); skipped"
+            )
+            continue
+        existing = by_uid.get(event.uid)
+        if existing is not None:
+            key = existing.key
+        else:
+            key = segment_key(event.uid, taken)
+            taken.add(key)
+        inputs.append(_segment_input(event, key, visit, existing, windows, source))
+        lines[key] = event.line
+    if not inputs:
+        # Importing the wrong file would otherwise cancel every segment of the visit.
+        raise CalendarInputError(
+            "calendar",
+            f"no event falls within the visit's days ({visit.first_day} to {visit.last_day}); "
+            "to cancel the visit's segments, cancel them (or the visit) instead",
+            source,
+            None,
+        )
+    imported = {segment_input.key for segment_input in inputs}
+    for segment in segments:
+        if segment.key not in imported and segment.visibility == "restricted":
+            inputs.append(_kept(segment))
+    schedule = ScheduleInput(visit_spec(visit), tuple(inputs), origin=source, complete=True)
+    return ImportPlan(schedule, lines, tuple(warnings))
+
+
+# --- reading, applying, and the diff ---
+
+
+def _read_visit(services: Services, slug: str) -> tuple[Visit, list[Segment]]:
+    with services.db.session() as session:
+        visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
+        if visit is None:
+            raise NotFound(f"no visit {slug!r}")
+        segments = list(session.exec(select(Segment).where(Segment.visit_id == visit.id)))
+    return visit, segments
+
+
+def _check_uids_elsewhere(services: Services, visit: Visit, plan: ImportPlan, source: str) -> None:
+    """A UID is unique across visits: one that belongs to another visit cannot come here."""
+    uids = {s.uid: s.key for s in plan.schedule.segments if s.uid}
+    if not uids:
+        return
+    with services.db.session() as session:
+        rows = session.exec(
+            select(Segment.uid, Visit.slug)
+            .join(Visit, col(Visit.id) == col(Segment.visit_id))
+            .where(col(Segment.uid).in_(list(uids)), col(Segment.visit_id) != visit.id)
+        ).all()
+    for uid, other in sorted(rows):
+        raise CalendarInputError(
+            f"VEVENT {uid}",
+            f"this UID belongs to a segment of visit {other!r}",
+            source,
+            plan.lines.get(uids[uid]),
+        )
+
+
+# The order a diff lists fields in: when and what first, the rest after.
+_FIELD_ORDER = (
+    "title",
+    "kind",
+    "start_at",
+    "end_at",
+    "timezone",
+    "precision",
+    "part_of_day",
+    "status",
+    "location",
+    "participants",
+    "description",
+    "tags",
+    "visibility",
+)
+
+
+def _field_order(name: str) -> tuple[int, str]:
+    return (_FIELD_ORDER.index(name) if name in _FIELD_ORDER else len(_FIELD_ORDER), name)
+
+
+class _RolledBack(Exception):
+    """Raised inside the transaction of a dry run, after the diff is taken, to undo it."""
+
+
+def _values(fields: dict[str, Any] | None) -> dict[str, Any]:
+    values = dict(fields or {})
+    for name in ("start_at", "end_at"):
+        if isinstance(values.get(name), str):
+            values[name] = datetime.fromisoformat(values[name])
+    return values
+
+
+class _DiffRecorder:
+    """An observer of the import's transaction: takes the diff from the history rows the
+    catalog has just written, so that a dry run and a real run report the same thing."""
+
+    def __init__(
+        self, visit: Visit, known: set[str], plan: ImportPlan, actor: str, dry_run: bool
+    ) -> None:
+        self.visit = visit
+        self.known = known  # the keys the import was planned against
+        self.plan = plan
+        self.actor = actor
+        self.dry_run = dry_run
+        self.segments: list[SegmentDiff] = []
+
+    def __call__(self, session: Session, report: LoadReport, now: datetime) -> None:
+        if report.visits_changed or report.visits_added:
+            raise PreconditionFailed("the visit itself was changed")
+        rows = {
+            s.id: s for s in session.exec(select(Segment).where(Segment.visit_id == self.visit.id))
+        }
+        known = self.known | {s.key for s in self.plan.schedule.segments}
+        added_meanwhile = sorted(s.key for s in rows.values() if s.key not in known)
+        if added_meanwhile:  # a complete import would cancel it without having seen it
+            raise PreconditionFailed(f"segment {added_meanwhile[0]!r} was added meanwhile")
+        changed = set()
+        for change in report.changes:
+            segment = rows[change.segment_id]
+            changed.add(segment.key)
+            record = session.exec(
+                select(Change)
+                .where(
+                    Change.visit_id == self.visit.id,
+                    Change.segment_key == segment.key,
+                    Change.actor == self.actor,
+                    Change.at == now,
+                )
+                .order_by(col(Change.id).desc())
+            ).first()
+            before = _values(record.before if record else None)
+            after = _values(record.after if record else None)
+            names = sorted(set(before) | set(after), key=_field_order)
+            fields = tuple(
+                FieldChange(name, before.get(name), after.get(name))
+                for name in names
+                if before.get(name) != after.get(name)
+            )
+            self.segments.append(
+                SegmentDiff(
+                    segment.key, segment.uid, segment.title, change.kind, segment.start_at, fields
+                )
+            )
+        by_key = {s.key: s for s in rows.values()}
+        for segment_input in self.plan.schedule.segments:
+            if segment_input.key not in changed:
+                segment = by_key[segment_input.key]
+                self.segments.append(
+                    SegmentDiff(
+                        segment.key, segment.uid, segment.title, "unchanged", segment.start_at
+                    )
+                )
+        self.segments.sort(key=lambda s: (s.start, s.key))
+        if self.dry_run:
+            raise _RolledBack
+
+
+def import_calendar(
+    services: Services,
+    slug: str,
+    data: bytes,
+    *,
+    source: str,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import `data` (an .ics) into the visit `slug`, or with `dry_run` only say what would
+    change. Bad input raises InputError naming the line, and nothing is written."""
+    visit, segments = _read_visit(services, slug)
+    try:
+        events = parse_calendar(
+            data,
+            zone=visit.timezone,
+            first_day=visit.first_day,
+            last_day=visit.last_day,
+            max_bytes=services.settings.import_max_bytes,
+        )
+    except CalendarFormatError as error:
+        raise CalendarInputError(error.component, error.reason, source, error.line) from None
+    plan = plan_import(events, visit, segments, services.settings.part_of_day, source)
+    _check_uids_elsewhere(services, visit, plan, source)
+    actor = actor[:100]  # what the history keeps
+    recorder = _DiffRecorder(visit, {s.key for s in segments}, plan, actor, dry_run)
+    # A catalog of this import's own: the shared one's observers (reminder planning) run for a
+    # real import, and the recorder runs last, where a dry run undoes everything.
+    catalog = Catalog(services.db, services.settings)
+    catalog.observers = [recorder] if dry_run else [*services.catalog.observers, recorder]
+    # Segments changed by someone else since they were read: refuse rather than undo that.
+    expect = {(slug, segment.key): segment.sequence for segment in segments}
+    try:
+        catalog.apply([plan.schedule], now, actor=actor, expect=expect)
+    except _RolledBack:
+        pass
+    except PreconditionFailed as error:
+        raise PreconditionFailed(
+            f"visit {slug!r} changed while it was being imported ({error}); import again"
+        ) from None
+    return ImportResult(slug, visit.timezone, dry_run, tuple(recorder.segments), plan.warnings)
+
+
+def read_file(path: Path, max_bytes: int) -> bytes:
+    """An .ics file's bytes, refusing one over the size limit before reading it."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                "file", f"is {size:,} bytes, over the limit of {max_bytes:,} bytes", str(path)
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file", "no such file", str(path)) from None
+    except IsADirectoryError:
+        raise InputError("file", "is a directory, not an .ics file", str(path)) from None
+    except OSError as error:
+        raise InputError("file", f"cannot be read: {error.strerror}", str(path)) from None
+
+
+def read_source(source: str, settings: Settings) -> bytes:
+    """The calendar an import names: an http(s) URL (anything with a scheme is taken as a URL,
+    so that ftp:// or file:// are refused rather than read as file names), or a file."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", source):
+        return fetch_calendar(source, settings)
+    return read_file(Path(source), settings.import_max_bytes)

@@ -1,0 +1,71 @@
+"""The ASGI application: FastAPI routes behind the lean feed path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
+
+from service.errors import InputError, Unauthorized, VisitcalError
+from service.schedules.spec import field_and_reason
+from service.services import Services
+from service.web import feeds, history, imports, organizer, pages, subscriptions, visits
+from service.web.feeds import FeedFastPath
+
+
+def _name_field(error: Any) -> dict[str, Any]:
+    """FastAPI's own 422 entry, with the field named in `loc` as our other errors do."""
+    location, reason = field_and_reason(error)
+    return jsonable_encoder({"type": error["type"], "loc": list(location), "msg": reason})
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such thing"}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong token (Authorization: Bearer)"}
+}
+
+
+def create_app(services: Services) -> ASGIApp:
+    api = FastAPI(
+        title="visitcal",
+        version="0.1.0",
+        description="Calendar feeds and reminders for official visit schedules.",
+    )
+    api.state.services = services
+    api.state.feeds = services.feeds
+
+    @api.exception_handler(VisitcalError)
+    async def _our_error(_request: Request, error: VisitcalError) -> JSONResponse:
+        if isinstance(error, InputError):  # the same shape as FastAPI's own 422s
+            detail = [{"loc": ["body", error.field], "msg": error.reason, "type": "value_error"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+        return JSONResponse({"detail": str(error)}, status_code=error.http_status, headers=headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def _bad_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_name_field(e) for e in error.errors()]}, status_code=422)
+
+    # GET and HEAD as two routes so that each has its own OpenAPI operationId.
+    @api.get("/healthz", tags=["health"])
+    @api.head("/healthz", tags=["health"])
+    def healthz() -> dict[str, object]:
+        """Alive, and the database answers."""
+        return {"status": "ok", "catalog_version": services.db.catalog_version()}
+
+    api.include_router(feeds.router)
+    api.include_router(visits.router, responses=NOT_FOUND)
+    api.include_router(subscriptions.router, responses={**NOT_FOUND, **UNAUTHORIZED})
+    api.include_router(pages.router)  # last: /visits/{slug} is a page, /visits/{slug}.ics a feed
+    api.include_router(organizer.router)
+    api.include_router(history.router, responses=NOT_FOUND)
+    api.include_router(imports.router)
+    fast = FeedFastPath(api, services.feeds)
+    # uvicorn and tests reach FastAPI's attributes (state, openapi) through the wrapper.
+    fast.state = api.state  # type: ignore[attr-defined]
+    fast.fastapi = api  # type: ignore[attr-defined]
+    return fast

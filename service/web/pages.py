@@ -1,0 +1,142 @@
+"""Web pages for followers: the visits, a visit's schedule, and reminder sign-up, as HTML."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from service.errors import InputError, NotFound, Unauthorized
+from service.offsets import describe_offset
+from service.reminders.subscriptions import authorize, create_subscription, end_subscription
+from service.reminders.worker import unsubscribe_url, utc_now
+from service.services import Services, all_links
+from service.signing import server_secret
+from service.web.html import render
+from service.web.schedule_view import all_visits, split_upcoming, visit_page, zone_names
+from service.web.signup_form import ALL_VISITS, SignupForm, form_field, signup_request
+
+router = APIRouter(include_in_schema=False)
+PAGE = ["GET", "HEAD"]
+SUBSCRIPTION_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _forms(
+    services: Services,
+    form: SignupForm,
+    error: InputError | None = None,
+    unsubscribe_error: InputError | None = None,
+    unsubscribe_id: str = "",
+) -> dict[str, Any]:
+    """What the sign-up and unsubscribe forms need, as typed and with any error."""
+    return {
+        "form": form,
+        "error": error,
+        "error_field": form_field(error) if error else "",
+        "email_ready": bool(services.settings.smtp_url),
+        "browser_default": not form.timezone,  # JavaScript fills in the reader's zone
+        "zone_names": zone_names(),
+        "all_visits_value": ALL_VISITS,
+        "unsubscribe_error": unsubscribe_error,
+        "unsubscribe_id": unsubscribe_id,
+    }
+
+
+@router.api_route("/", methods=PAGE)
+def index(request: Request) -> Response:
+    services = _services(request)
+    upcoming, past = split_upcoming(all_visits(services), utc_now().date())
+    links = all_links(services.settings)
+    return render(request, "index.html", upcoming=upcoming, past=past, links=links)
+
+
+@router.api_route("/visits/{slug}", methods=PAGE)
+def visit(request: Request, slug: str, tz: str = "") -> Response:
+    """The schedule by day in the visit's zone, or in `tz` (the zone switch without JavaScript)."""
+    services = _services(request)
+    status, zone_error = 200, None
+    try:
+        page = visit_page(services, slug, tz or None, utc_now())
+    except NotFound as error:
+        return render(request, "message.html", 404, title="No such visit", message=str(error))
+    except InputError as error:
+        status, zone_error = 422, error
+        page = visit_page(services, slug, None, utc_now())
+    forms = _forms(services, SignupForm(visits=(slug,), timezone=page.zone))
+    forms["browser_default"] = not tz  # a zone the reader picked is kept for reminders too
+    return render(request, "visit.html", status, page=page, zone_error=zone_error, **forms)
+
+
+@router.api_route("/reminders", methods=PAGE)
+def reminders(request: Request, visit: str = "") -> Response:
+    """Sign up for reminders, or end a subscription with its id and token."""
+    services = _services(request)
+    forms = _forms(services, SignupForm(visits=(visit,) if visit else ()))
+    return render(request, "reminders.html", visits=all_visits(services), **forms)
+
+
+@router.post("/reminders")
+async def sign_up(request: Request) -> Response:
+    services = _services(request)
+    form = SignupForm.from_form(await request.form())
+    try:
+        request_body = signup_request(form, services.settings.smtp_url)
+        created = create_subscription(services, request_body, utc_now())
+    except InputError as error:
+        forms = _forms(services, form, error)
+        return render(request, "reminders.html", 422, visits=all_visits(services), **forms)
+    subscription = created.subscription
+    base = services.settings.base_url
+    secret = server_secret(services.db, services.settings.secret_key)
+    return render(
+        request,
+        "subscribed.html",
+        201,
+        subscription=subscription,
+        followed=[v for v in all_visits(services) if v.slug in subscription.visits],
+        token=created.token,
+        offsets=", ".join(describe_offset(seconds) for seconds in subscription.offsets),
+        manage_url=f"{base}/subscriptions/{subscription.id}",
+        unsubscribe_url=unsubscribe_url(base, secret, subscription.id),
+    )
+
+
+def _end(services: Services, subscription_id: str, token: str) -> tuple[int, InputError | None]:
+    """End a subscription with its id and token: the status and the problem, if any."""
+    if not subscription_id:
+        return 422, InputError("subscription", "give the subscription's id")
+    if not token:
+        return 422, InputError("token", "give the manage token")
+    if not SUBSCRIPTION_ID.fullmatch(subscription_id):  # nothing to look up (NUL: PostgreSQL)
+        return 404, InputError("subscription", f"no subscription {subscription_id!r}")
+    try:
+        authorize(services, subscription_id, token)
+        end_subscription(services, subscription_id, utc_now())
+    except NotFound as error:
+        return 404, InputError("subscription", str(error))
+    except Unauthorized:
+        return 403, InputError("token", "this token does not belong to that subscription")
+    return 200, None
+
+
+@router.post("/reminders/unsubscribe")
+async def unsubscribe(request: Request) -> Response:
+    services = _services(request)
+    fields = await request.form()
+    subscription_id = str(fields.get("subscription", "")).strip()[:64]
+    status, problem = _end(services, subscription_id, str(fields.get("token", "")).strip())
+    if problem is None:
+        message = "You will get no more reminders from this subscription."
+        return render(
+            request, "message.html", cacheable=False, title="Unsubscribed", message=message
+        )
+    forms = _forms(
+        services, SignupForm(), unsubscribe_error=problem, unsubscribe_id=subscription_id
+    )
+    return render(request, "reminders.html", status, visits=all_visits(services), **forms)

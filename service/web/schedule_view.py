@@ -1,0 +1,420 @@
+"""What the web pages show: visits and their schedules read in a chosen zone, with links."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlmodel import col, select
+
+from service.errors import InputError, NotFound
+from service.localtime import zone
+from service.models import Change, Segment, Visit
+from service.publishing.calendar_links import google_event, google_subscribe, outlook_subscribe
+from service.schedules.spec import SLUG
+from service.services import Services, visit_links
+
+# The zone a reader from the guest's country most likely keeps. Countries with several zones
+# are left out on purpose: a wrong guess is worse than no guess.
+GUEST_ZONES = {
+    "republic of korea": "Asia/Seoul",
+    "korea": "Asia/Seoul",
+    "south korea": "Asia/Seoul",
+    "italy": "Europe/Rome",
+    "japan": "Asia/Tokyo",
+    "china": "Asia/Shanghai",
+    "india": "Asia/Kolkata",
+    "france": "Europe/Paris",
+    "germany": "Europe/Berlin",
+    "united kingdom": "Europe/London",
+    "spain": "Europe/Madrid",
+    "philippines": "Asia/Manila",
+    "vietnam": "Asia/Ho_Chi_Minh",
+    "viet nam": "Asia/Ho_Chi_Minh",
+    "singapore": "Asia/Singapore",
+    "thailand": "Asia/Bangkok",
+    "taiwan": "Asia/Taipei",
+    "new zealand": "Pacific/Auckland",
+}
+RECENT = timedelta(days=7)
+_TIME_FIELDS = ("start_at", "end_at", "precision", "part_of_day", "timezone")
+_FIELD_WORDS = {
+    **dict.fromkeys(_TIME_FIELDS, "time"),
+    "title": "title",
+    "kind": "kind",
+    "location": "place",
+    "participants": "participants",
+    "status": "status",
+    "description": "details",
+    "tags": "tags",
+    "visibility": "visibility",
+}
+_CHANGE_WORDS = {
+    "moved": "Moved",
+    "refined": "Time confirmed",
+    "cancelled": "Cancelled",
+    "restored": "Back on the schedule",
+    "changed": "Changed",
+}
+_REGIONS = {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe"}
+_REGIONS |= {"Indian", "Pacific"}
+
+
+def guest_zone(country: str) -> str | None:
+    return GUEST_ZONES.get(country.strip().lower())
+
+
+@cache
+def zone_names() -> tuple[str, ...]:
+    """Zones offered to type into a form: the geographic IANA names, and UTC."""
+    names = (name for name in available_timezones() if name.split("/", 1)[0] in _REGIONS)
+    return ("UTC", *sorted(names))
+
+
+def stamp(instant: datetime) -> str:
+    """An instant as HTML's <time datetime> reads it."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def short_day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def long_day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def visit_dates(first: date, last: date) -> str:
+    """ "Tue 13 – Wed 14 January 2026", with only what differs repeated."""
+    if first == last:
+        return long_day(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first:%a} {first.day} – {last:%a} {last.day} {last:%B %Y}"
+    if first.year == last.year:
+        return f"{first:%a} {first.day} {first:%B} – {last:%a} {last.day} {last:%B %Y}"
+    return f"{long_day(first)} – {long_day(last)}"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a segment happens, as stored (the current one or one from the history)."""
+
+    start: datetime
+    end: datetime
+    precision: str
+    part_of_day: str | None
+    timezone: str
+
+    @classmethod
+    def of(cls, segment: Segment) -> Timing:
+        return cls(
+            segment.start_at,
+            segment.end_at,
+            segment.precision,
+            segment.part_of_day,
+            segment.timezone,
+        )
+
+    def days(self) -> tuple[date, date]:
+        """First and last day in the segment's own zone (for whole-day segments)."""
+        local = zone(self.timezone)
+        last = (self.end - timedelta(microseconds=1)).astimezone(local).date()
+        return self.start.astimezone(local).date(), last
+
+
+def clock_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """ "13:00–18:00 JST"; the end's day is named when the zone shows it on another day."""
+    first, last = start.astimezone(tz), end.astimezone(tz)
+    if first == last:
+        return f"{first:%H:%M %Z}"
+    ends_same_day = (last - timedelta(microseconds=1)).date() == first.date()
+    if first.strftime("%Z") != last.strftime("%Z"):  # a DST change inside the segment
+        end_text = f"{last:%H:%M %Z}"
+        return f"{first:%H:%M %Z}–{'' if ends_same_day else short_day(last.date()) + ' '}{end_text}"
+    if ends_same_day:
+        return f"{first:%H:%M}–{last:%H:%M %Z}"
+    return f"{first:%H:%M} – {short_day(last.date())} {last:%H:%M %Z}"
+
+
+@dataclass(frozen=True)
+class When:
+    day: date  # the day it is listed under, in the zone shown
+    text: str  # "13:00–18:00 JST", or the days of a whole-day segment
+    note: str  # "afternoon, time to be confirmed"; empty for a clock time
+    local: str  # the same in the visit's zone when the page shows another zone, else empty
+    start: str  # the start instant for <time datetime>
+    approximate: bool
+
+
+def describe_when(timing: Timing, tz_name: str) -> When:
+    """How a reader in `tz_name` reads a segment's time; approximate times said as such."""
+    tz, home = zone(tz_name), zone(timing.timezone)
+    if timing.precision == "day":
+        first, last = timing.days()
+        text = short_day(first) if first == last else f"{short_day(first)} – {short_day(last)}"
+        where = "" if tz_name == timing.timezone else f", dates as in {timing.timezone}"
+        note = f"whole day{where}, time to be confirmed"
+        return When(first, text, note, "", stamp(timing.start), True)
+    text = clock_span(timing.start, timing.end, tz)
+    local = ""
+    if tz_name != timing.timezone:
+        local_day = short_day(timing.start.astimezone(home).date())
+        local = f"{local_day}, {clock_span(timing.start, timing.end, home)}"
+    approximate = timing.precision == "part_of_day"
+    note = f"{timing.part_of_day}, time to be confirmed" if approximate else ""
+    return When(
+        timing.start.astimezone(tz).date(), text, note, local, stamp(timing.start), approximate
+    )
+
+
+def _when_text(timing: Timing, tz_name: str) -> str:
+    when = describe_when(timing, tz_name)
+    day = short_day(when.day)
+    text = when.text if timing.precision == "day" else f"{day}, {when.text}"
+    return f"{when.note.split(',')[0]}, {text}" if when.approximate else text
+
+
+@dataclass(frozen=True)
+class ChangeNote:
+    text: str  # "Time confirmed 10 Jan 2026 (revision 1): time"
+    was: tuple[str, ...]  # "time was afternoon, Tue 13 Jan, 13:00–18:00 JST"
+    recent: bool
+
+
+def _instant(value: Any) -> datetime:
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def describe_change(
+    segment: Segment, change: Change | None, tz_name: str, now: datetime
+) -> ChangeNote | None:
+    """What the latest change to a segment was, from the history when it is there."""
+    if change is None:
+        if segment.sequence == 0:
+            return None
+        day = segment.changed_at.date()
+        text = f"Updated {day.day} {day:%b %Y}, revision {segment.sequence}"
+        return ChangeNote(text, (), now - segment.changed_at <= RECENT)
+    before = change.before or {}
+    fields = sorted(set(before) | set(change.after or {}), key=list(_FIELD_WORDS).index)
+    if change.kind in ("cancelled", "restored"):  # the status is what the headline says
+        fields = [name for name in fields if name != "status"]
+    words = list(dict.fromkeys(_FIELD_WORDS[name] for name in fields if name in _FIELD_WORDS))
+    day = change.at.date()
+    text = f"{_CHANGE_WORDS.get(change.kind, 'Changed')} {day.day} {day:%b %Y}"
+    text += f" (revision {segment.sequence})"
+    if words:
+        text += ": " + ", ".join(words)
+    was: list[str] = []
+    if any(name in before for name in _TIME_FIELDS):
+        old = Timing(
+            _instant(before.get("start_at", segment.start_at)),
+            _instant(before.get("end_at", segment.end_at)),
+            str(before.get("precision", segment.precision)),
+            before.get("part_of_day", segment.part_of_day),
+            str(before.get("timezone", segment.timezone)),
+        )
+        was.append(f"time was {_when_text(old, tz_name)}")
+    for name, word in (("title", "title"), ("location", "place"), ("status", "status")):
+        if name in fields and before.get(name):
+            was.append(f"{word} was {before[name]}")
+    return ChangeNote(text, tuple(was), now - _instant(change.at) <= RECENT)
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    slug: str
+    title: str
+    dates: str
+    place: str
+    status: str
+    guest: str
+    host: str
+    first_day: date
+    last_day: date
+
+
+def _person(office: str, name: str, country: str) -> str:
+    who = f"{office} {name}".strip()
+    return f"{who} ({country})" if who and country else who or country
+
+
+def summarize(visit: Visit) -> VisitSummary:
+    return VisitSummary(
+        slug=visit.slug,
+        title=visit.title,
+        dates=visit_dates(visit.first_day, visit.last_day),
+        place=visit.place,
+        status=visit.status,
+        guest=_person(visit.guest_office, visit.guest_name, visit.guest_country),
+        host=_person(visit.host_office, visit.host_name, visit.host_country),
+        first_day=visit.first_day,
+        last_day=visit.last_day,
+    )
+
+
+def split_upcoming(
+    visits: Sequence[VisitSummary], today: date
+) -> tuple[list[VisitSummary], list[VisitSummary]]:
+    """Visits not yet over, soonest first; then past ones, latest first."""
+    upcoming = sorted((v for v in visits if v.last_day >= today), key=lambda v: v.first_day)
+    past = sorted((v for v in visits if v.last_day < today), key=lambda v: v.first_day)
+    return upcoming, past[::-1]
+
+
+def all_visits(services: Services) -> list[VisitSummary]:
+    with services.db.session() as session:
+        return [summarize(visit) for visit in session.exec(select(Visit))]
+
+
+@dataclass(frozen=True)
+class ZoneChoice:
+    name: str
+    label: str  # the switch's text
+    meaning: str  # why it is offered: "the visit's local time"
+    current: bool
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    key: str
+    title: str
+    kind: str
+    when: When
+    location: str
+    participants: tuple[str, ...]
+    status: str
+    description: str
+    change: ChangeNote | None
+    ics_path: str
+    google_url: str
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: date
+    heading: str
+    segments: tuple[SegmentView, ...]
+
+
+@dataclass(frozen=True)
+class VisitPage:
+    visit: VisitSummary
+    description: str
+    source: str
+    zone: str
+    zones: tuple[ZoneChoice, ...]
+    days: tuple[DayView, ...]
+    feed_url: str
+    webcal_url: str
+    google_url: str
+    outlook_url: str
+    download_path: str
+
+
+def zone_choices(visit: Visit, shown: str) -> tuple[ZoneChoice, ...]:
+    """The visit's zone, the guest's, UTC, and the one shown if it is none of those."""
+    names = {visit.timezone: (f"Local time ({visit.timezone})", "the visit's local time")}
+    guest = guest_zone(visit.guest_country)
+    if guest and guest not in names:
+        names[guest] = (f"{visit.guest_country} ({guest})", "the guest's zone")
+    names.setdefault("UTC", ("UTC", ""))
+    names.setdefault(shown, (shown, ""))
+    return tuple(
+        ZoneChoice(name, label, meaning, name == shown) for name, (label, meaning) in names.items()
+    )
+
+
+def group_by_day(segments: Sequence[SegmentView]) -> tuple[DayView, ...]:
+    days: dict[date, list[SegmentView]] = {}
+    for segment in segments:
+        days.setdefault(segment.when.day, []).append(segment)
+    return tuple(DayView(day, long_day(day), tuple(days[day])) for day in sorted(days))
+
+
+def _latest_changes(session: Any, visit_id: int) -> dict[str, Change]:
+    rows = session.exec(
+        select(Change)
+        .where(Change.visit_id == visit_id, Change.segment_key != "", Change.kind != "added")
+        .order_by(col(Change.at), col(Change.id))
+    )
+    return {row.segment_key: row for row in rows}  # the last one per segment wins
+
+
+def checked_zone(tz_name: str) -> str:
+    try:
+        zone(tz_name)
+    except ValueError as error:
+        raise InputError("tz", str(error)) from None
+    return tz_name
+
+
+def visit_page(services: Services, slug: str, tz_name: str | None, now: datetime) -> VisitPage:
+    """A visit's public schedule read in `tz_name` (default: the visit's zone)."""
+    if not SLUG.fullmatch(slug):  # not a slug: nothing to look up (PostgreSQL refuses NUL)
+        raise NotFound(f"no visit {slug!r}")
+    with services.db.session() as session:
+        visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
+        if visit is None:
+            raise NotFound(f"no visit {slug!r}")
+        segments = session.exec(
+            select(Segment)
+            .where(Segment.visit_id == visit.id, Segment.visibility == "public")
+            # Segments that start together keep the order they were announced (written) in.
+            .order_by(col(Segment.start_at), col(Segment.id))
+        ).all()
+        assert visit.id is not None
+        changes = _latest_changes(session, visit.id)
+    shown = checked_zone(tz_name) if tz_name else visit.timezone
+    base = services.settings.base_url
+    page_url = f"{base}/visits/{quote(slug)}"
+    views = [
+        SegmentView(
+            key=s.key,
+            title=s.title,
+            kind=s.kind,
+            when=_when_listed(s, shown),
+            location=s.location,
+            participants=tuple(s.participants),
+            status=s.status,
+            description=s.description.strip(),
+            change=describe_change(s, changes.get(s.key), shown, now),
+            ics_path=f"/visits/{quote(slug)}/segments/{quote(s.key)}.ics",
+            google_url=google_event(s, s.description.strip(), f"{page_url}#{s.key}"),
+        )
+        for s in segments
+    ]
+    links = visit_links(services.settings, slug)
+    return VisitPage(
+        visit=summarize(visit),
+        description=visit.description.strip(),
+        source=_source(visit),
+        zone=shown,
+        zones=zone_choices(visit, shown),
+        days=group_by_day(views),
+        feed_url=links.feed,
+        webcal_url=links.webcal,
+        google_url=google_subscribe(links.webcal),
+        outlook_url=outlook_subscribe(links.feed, visit.title),
+        download_path=f"/visits/{quote(slug)}.ics",
+    )
+
+
+def _when_listed(segment: Segment, tz_name: str) -> When:
+    when = describe_when(Timing.of(segment), tz_name)
+    if segment.status == "cancelled" and when.approximate:  # nothing is to be confirmed any more
+        return replace(when, note=when.note.split(",")[0])
+    return when
+
+
+def _source(visit: Visit) -> str:
+    if not visit.source_name:
+        return ""
+    day = visit.source_date
+    return f"{visit.source_name}, {day.day} {day:%B %Y}" if day else visit.source_name

@@ -1,0 +1,89 @@
+"""The reminder sign-up form: its fields checked and turned into a subscription request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from service.errors import InputError
+from service.reminders.subscriptions import SubscriptionRequest, request_from
+
+ALL_VISITS = "*"  # the form's "every visit, also those added later": a subscription naming none
+DEFAULT_OFFSETS = "1d, 1h"
+_EMAIL = re.compile(r"^(?:mailto:)?([^@\s:/?#,;]+@[^@\s:/?#,;]+\.[^@\s:/?#,;]+)$", re.IGNORECASE)
+
+
+class FormFields(Protocol):
+    """A submitted form (Starlette's FormData): every value given for a name."""
+
+    def getlist(self, key: Any) -> list[Any]: ...
+
+
+def _text(form: FormFields, name: str) -> str:
+    values = [value for value in form.getlist(name) if isinstance(value, str)]
+    return values[0].strip() if values else ""
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    """The sign-up form's fields as typed, so that a form with an error is shown as it was."""
+
+    channel: str = ""
+    visits: tuple[str, ...] = ()
+    offsets: str = DEFAULT_OFFSETS
+    timezone: str = ""
+
+    @classmethod
+    def from_form(cls, form: FormFields) -> SignupForm:
+        return cls(
+            channel=_text(form, "channel"),
+            visits=tuple(v for v in form.getlist("visits") if isinstance(v, str)),
+            offsets=_text(form, "offsets"),
+            timezone=_text(form, "timezone"),
+        )
+
+
+def email_channel(address: str, smtp_url: str) -> str:
+    """The Apprise mailto:// URL that sends to `address` through the operator's SMTP server."""
+    parts = urlsplit(smtp_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "to"]
+    query.append(("to", address))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def signup_request(form: SignupForm, smtp_url: str) -> SubscriptionRequest:
+    """The subscription the form asks for; InputError names the form field that is wrong."""
+    channel = form.channel
+    if not channel:
+        raise InputError("channel", "give an email address or an Apprise URL")
+    found = _EMAIL.match(channel)
+    if found and "://" not in channel:
+        if not smtp_url:
+            raise InputError(
+                "channel",
+                "email needs the operator to configure SMTP (VISITCAL_SMTP_URL); "
+                "give an Apprise URL instead, such as ntfy://ntfy.sh/your-topic",
+            )
+        channel = email_channel(found.group(1), smtp_url)
+    offsets = [part.strip() for part in form.offsets.split(",") if part.strip()]
+    if not offsets:
+        raise InputError("offsets", "give at least one, such as 1d, 1h or 15m")
+    if not form.visits:
+        raise InputError("visits", "choose a visit, or every visit")
+    visits: Sequence[str] = [] if ALL_VISITS in form.visits else form.visits
+    data = {
+        "channel": channel,
+        "visits": list(visits),
+        "offsets": offsets,
+        "timezone": form.timezone or "UTC",
+    }
+    request: SubscriptionRequest = request_from(data, SubscriptionRequest)
+    return request
+
+
+def form_field(error: InputError) -> str:
+    """The form field an error is about ("offsets.0" from the schema is the offsets field)."""
+    return error.field.split(".", 1)[0]

@@ -1,0 +1,178 @@
+"""Followers' subscriptions to reminders: create, read, change, end, and their deliveries."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from service.errors import NotFound
+from service.models import Subscription
+from service.offsets import describe_offset
+from service.reminders.subscriptions import (
+    SubscriptionChange,
+    SubscriptionRequest,
+    authorize,
+    change_subscription,
+    create_subscription,
+    deliveries,
+    end_subscription,
+)
+from service.reminders.worker import unsubscribe_url, utc_now
+from service.services import Services
+from service.signing import server_secret, signature_matches
+from service.web.html import render
+
+router = APIRouter(tags=["subscriptions"])
+bearer = HTTPBearer(auto_error=False, description="The manage token returned at creation")
+Token = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    channel: str  # redacted: secrets masked
+    visits: list[str]
+    kinds: list[str]
+    tags: list[str]
+    offsets: list[str]
+    timezone: str
+    label: str
+    manage_url: str
+    unsubscribe_url: str
+    created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionOut):
+    token: str  # shown once
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    kind: str
+    visit: str
+    segment: str
+    offset: str
+    due_at: datetime
+    state: str
+    late: bool
+    attempts: int
+    sent_at: datetime | None
+    lateness_seconds: float | None
+    result: str
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _out(services: Services, subscription: Subscription) -> dict[str, object]:
+    base = services.settings.base_url
+    secret = server_secret(services.db, services.settings.secret_key)
+    return {
+        "id": subscription.id,
+        "channel": subscription.channel_redacted,
+        "visits": subscription.visits,
+        "kinds": subscription.kinds,
+        "tags": subscription.tags,
+        "offsets": [describe_offset(s) for s in subscription.offsets],
+        "timezone": subscription.timezone,
+        "label": subscription.label,
+        "manage_url": f"{base}/subscriptions/{subscription.id}",
+        "unsubscribe_url": unsubscribe_url(base, secret, subscription.id),
+        "created_at": subscription.created_at,
+    }
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated)
+def subscribe(request: Request, body: SubscriptionRequest) -> dict[str, object]:
+    """Sign up for reminders. The answer carries the manage token once: keep it."""
+    services = _services(request)
+    created = create_subscription(services, body, utc_now())
+    return {**_out(services, created.subscription), "token": created.token}
+
+
+@router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+def read_subscription(request: Request, subscription_id: str, token: Token) -> dict[str, object]:
+    services = _services(request)
+    return _out(services, authorize(services, subscription_id, _token(token)))
+
+
+@router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+def patch_subscription(
+    request: Request, subscription_id: str, body: SubscriptionChange, token: Token
+) -> dict[str, object]:
+    """Change what is followed, the offsets, the zone or the channel; reminders are re-planned."""
+    services = _services(request)
+    changed = change_subscription(services, subscription_id, _token(token), body, utc_now())
+    return _out(services, changed)
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204)
+def delete_subscription(request: Request, subscription_id: str, token: Token) -> Response:
+    """End the subscription; its pending reminders are cancelled."""
+    services = _services(request)
+    authorize(services, subscription_id, _token(token))
+    end_subscription(services, subscription_id, utc_now())
+    return Response(status_code=204)
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries", response_model=list[DeliveryOut])
+def list_deliveries(
+    request: Request, subscription_id: str, token: Token
+) -> list[dict[str, object]]:
+    """What was sent, when and how late; failures with the channel's reason."""
+    services = _services(request)
+    authorize(services, subscription_id, _token(token))
+    return [
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "visit": row.visit,
+            "segment": row.segment,
+            "offset": describe_offset(row.offset_seconds) if row.kind == "reminder" else "",
+            "due_at": row.due_at,
+            "state": row.state,
+            "late": row.late,
+            "attempts": row.attempts,
+            "sent_at": row.sent_at,
+            "lateness_seconds": row.lateness_seconds,
+            "result": row.result,
+        }
+        for row in deliveries(services, subscription_id)
+    ]
+
+
+def _check_link(services: Services, subscription_id: str, sig: str) -> None:
+    secret = server_secret(services.db, services.settings.secret_key)
+    if not signature_matches(secret, f"unsubscribe:{subscription_id}", sig):
+        raise NotFound("this unsubscribe link is not valid")
+
+
+@router.get("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, subscription_id: str, sig: str = "") -> Response:
+    """The link in every reminder: asks to confirm (a link preview must not unsubscribe)."""
+    _check_link(_services(request), subscription_id, sig)
+    return render(request, "unsubscribe_link.html", cacheable=False, sig=sig)
+
+
+@router.post("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe(request: Request, subscription_id: str, sig: str = "") -> Response:
+    services = _services(request)
+    if not sig:
+        form = await request.form()
+        sig = str(form.get("sig", ""))
+    _check_link(services, subscription_id, sig)
+    with contextlib.suppress(NotFound):  # already unsubscribed: the same answer
+        end_subscription(services, subscription_id, utc_now())
+    message = "You will get no more reminders."
+    return render(request, "message.html", cacheable=False, title="Unsubscribed", message=message)
