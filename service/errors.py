@@ -48,3 +48,18 @@ class PreconditionFailed(VisitcalError):
 
     http_status = 412
     exit_code = 2
+
+
+class Busy(VisitcalError):
+    """The database stayed locked by other writers past the bound: nothing was changed, and the
+    same request may succeed shortly (HTTP 503 with Retry-After; exit code 75, EX_TEMPFAIL)."""
+
+    http_status = 503
+    exit_code = 75
+
+    def __init__(self, waited_seconds: float) -> None:
+        self.retry_after = max(1, min(10, round(waited_seconds)))
+        super().__init__(
+            f"the database is busy with other writes (waited {waited_seconds:g} s); "
+            f"nothing was changed, try again in {self.retry_after} s"
+        )

@@ -22,7 +22,7 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         from service.reminders.planner import plan_changes
 
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, settings.database_busy_seconds)
         services = cls(settings, db, Catalog(db, settings), FeedStore(db, settings))
         services.catalog.observers.append(plan_changes)
         db.listeners.append(services._on_commit)

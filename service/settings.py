@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VISITCAL_", extra="ignore")
 
     database_url: str = "sqlite:///var/visitcal.db"
+    # How long a write waits for other writers' locks before it answers 503 / exits 75.
+    database_busy_seconds: float = Field(default=30, gt=0)
     base_url: str = "http://127.0.0.1:8000"
     visits_dir: Path = Path("config/visits")
     default_timezone: str = "Asia/Tokyo"

@@ -17,6 +17,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import col, select
 
+from service.errors import Busy
 from service.models import Segment, Subscription, Visit
 from service.reminders.channels import Sender
 from service.reminders.queue import Claimed, Fate, ReminderQueue
@@ -135,11 +136,17 @@ class ReminderWorker:
         each fate is recorded as soon as it is known (many to a transaction); when this returns,
         everything it handled is recorded."""
         handled = 0
+        busy: Busy | None = None
         with self._run_lock:
             flight = _Flight()
             try:
                 while True:
-                    claimed = self.queue.claim_due(self.clock(), self.settings.worker_batch)
+                    try:
+                        claimed = self.queue.claim_due(self.clock(), self.settings.worker_batch)
+                    except Busy as error:  # another writer holds the database: claim again soon
+                        log.warning("claiming reminders: %s", error)
+                        busy = error
+                        break
                     if claimed:
                         self._deliver(claimed, flight)
                         handled += len(claimed)
@@ -150,9 +157,25 @@ class ReminderWorker:
                 self._land(flight, 0)
                 self._recorder.flush()
             flight.raise_first()
-        if self.scheduler.running:
+        if busy is not None:
+            self._retry_claim(busy.retry_after)
+        elif self.scheduler.running:
             self.arm()
         return handled
+
+    def _retry_claim(self, seconds: float) -> None:
+        """Wake again in `seconds` (the due job, not the sweep): what is due stays due."""
+        if self._stopping or not self.scheduler.running:
+            return
+        with self._arm_lock:
+            self.scheduler.add_job(
+                self.run_due,
+                "date",
+                run_date=self.clock() + timedelta(seconds=seconds),
+                id="due",
+                replace_existing=True,
+                max_instances=2,
+            )
 
     def _land(self, flight: _Flight, most: int) -> None:
         """Wait until at most `most` deliveries are in flight, renewing the claims of those

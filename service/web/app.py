@@ -7,14 +7,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from service.errors import InputError, Unauthorized, VisitcalError
+from service.errors import Busy, InputError, Unauthorized, VisitcalError
 from service.schedules.spec import field_and_reason
 from service.services import Services
 from service.web import feeds, history, imports, organizer, pages, subscriptions, visits
 from service.web.feeds import FeedFastPath
+from service.web.html import render
 
 
 def _name_field(error: Any) -> dict[str, Any]:
@@ -23,6 +24,19 @@ def _name_field(error: Any) -> dict[str, Any]:
     return jsonable_encoder({"type": error["type"], "loc": list(location), "msg": reason})
 
 
+def _busy(request: Request, error: Busy) -> Response:
+    """503 with Retry-After: a page for a browser, JSON for the API."""
+    headers = {"Retry-After": str(error.retry_after)}
+    if "text/html" in request.headers.get("accept", ""):
+        page = render(request, "message.html", 503, title="Busy, try again", message=str(error))
+        page.headers.update(headers)
+        return page
+    return JSONResponse({"detail": str(error)}, status_code=503, headers=headers)
+
+
+BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The database stayed busy with other writes: retry after Retry-After"}
+}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such thing"}}
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong token (Authorization: Bearer)"}
@@ -34,12 +48,15 @@ def create_app(services: Services) -> ASGIApp:
         title="visitcal",
         version="0.1.0",
         description="Calendar feeds and reminders for official visit schedules.",
+        responses=BUSY,
     )
     api.state.services = services
     api.state.feeds = services.feeds
 
     @api.exception_handler(VisitcalError)
-    async def _our_error(_request: Request, error: VisitcalError) -> JSONResponse:
+    async def _our_error(request: Request, error: VisitcalError) -> Response:
+        if isinstance(error, Busy):
+            return _busy(request, error)
         if isinstance(error, InputError):  # the same shape as FastAPI's own 422s
             detail = [{"loc": ["body", error.field], "msg": error.reason, "type": "value_error"}]
             return JSONResponse({"detail": detail}, status_code=422)

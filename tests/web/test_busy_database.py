@@ -1,0 +1,130 @@
+"""A database held by another writer past the bound: 503 with Retry-After (API and pages),
+exit 75 with one line (CLI), the worker claims again once it is free; nothing half-written."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from conftest import LEE, SEED_VISITS, LiveServer, load_seed, make_settings
+from receivers import HttpReceiver, Seg, apply, daytime_zone, states, wait_until, whole_second
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from service.cli.app import app
+from service.reminders.channels import AppriseSender
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription
+from service.reminders.worker import ReminderWorker, utc_now
+from service.schedules.organizer_tokens import create_token
+from service.services import Services
+from service.settings import get_settings
+
+BUSY_SECONDS = 0.3
+
+
+@contextmanager
+def held(database_url: str) -> Iterator[None]:
+    """Another process's writer in the middle of a long transaction."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.close()
+        return
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        connection.execute(text("SELECT value FROM catalog_state FOR UPDATE"))
+        connection.execute(text("LOCK TABLE subscription IN EXCLUSIVE MODE"))
+        yield
+        connection.rollback()
+    engine.dispose()
+
+
+@pytest.fixture
+def busy_services(database_url: str) -> Iterator[Services]:
+    services = Services.build(
+        make_settings(database_url, database_busy_seconds=BUSY_SECONDS, secret_key="k" * 32)
+    )
+    services.db.migrate()
+    load_seed(services)
+    yield services
+    services.close()
+
+
+def test_writes_past_the_bound_answer_503_with_retry_after_and_change_nothing(
+    busy_services: Services, database_url: str
+) -> None:
+    token = create_token(busy_services.db, "desk", datetime.now(UTC))
+    auth = {"Authorization": f"Bearer {token}"}
+    path = f"/api/visits/{LEE}/segments/summit"
+    with LiveServer(busy_services) as server, httpx.Client(base_url=server.url) as client:
+        with held(database_url):
+            answer = client.patch(path, json={"title": "Summit (held)"}, headers=auth)
+            page = client.post(
+                "/reminders",
+                data={"channel": "json://127.0.0.1:9/hook", "visits": LEE, "offsets": "1h"},
+                headers={"Accept": "text/html"},
+            )
+            feed = client.get(f"/feeds/visits/{LEE}.ics")  # reads never wait for writers
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"] == "1"
+        assert "busy" in answer.json()["detail"]
+        assert page.status_code == 503 and page.headers["retry-after"] == "1"
+        assert "text/html" in page.headers["content-type"] and "busy" in page.text
+        for body in (answer.text, page.text):
+            assert not any(word in body for word in ("sqlite", "psycopg", "Error", "SELECT"))
+        assert feed.status_code == 200
+        summit = client.get(path, headers=auth).json()
+        assert summit["title"] == "Summit meeting" and summit["sequence"] == 0
+        # Free again, the same request succeeds.
+        assert client.patch(path, json={"title": "Summit"}, headers=auth).status_code == 200
+
+
+def test_load_past_the_bound_exits_75_with_one_line(
+    busy_services: Services, database_url: str
+) -> None:
+    env = {
+        "VISITCAL_DATABASE_URL": database_url,
+        "VISITCAL_DATABASE_BUSY_SECONDS": str(BUSY_SECONDS),
+        "VISITCAL_VISITS_DIR": str(SEED_VISITS),
+    }
+    get_settings.cache_clear()
+    try:
+        with held(database_url):
+            result = CliRunner().invoke(app, ["load", str(SEED_VISITS)], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 75, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the database is busy"), lines
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_worker_claims_again_when_the_database_was_busy(
+    busy_services: Services, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = whole_second(3)
+    apply(busy_services, "busy-visit", [Seg("talks", "Talks", start=start)], daytime_zone(start))
+    with HttpReceiver() as http:
+        request = SubscriptionRequest(channel=http.url("f"), visits=["busy-visit"], offsets=["2s"])
+        create_subscription(busy_services, request, utc_now())
+        worker = ReminderWorker(busy_services, AppriseSender())
+        caplog.set_level(logging.WARNING, logger="visitcal.worker")
+        with held(database_url):
+            worker.start()
+            # Due while another writer holds the database: the claim waits, then gives up.
+            assert wait_until(lambda: "database is busy" in caplog.text, timeout=10)
+        try:
+            assert wait_until(lambda: states(busy_services) == {"sent": 1}, timeout=10)
+        finally:
+            worker.stop()
+        assert len(http.requests) == 1
