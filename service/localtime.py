@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
@@ -41,3 +41,9 @@ def start_of_day(day: date, tz: ZoneInfo) -> datetime:
     """Local midnight as an instant (the first instant of `day`, even where midnight is skipped)."""
     midnight = datetime.combine(day, time(0), tzinfo=tz)
     return midnight.astimezone(UTC)
+
+
+def last_day(end: datetime, tz: ZoneInfo) -> date:
+    """The last day, as `tz` counts days, of a span that ends at `end`: the end is exclusive,
+    so a span ending at midnight ends on the day before."""
+    return (end - timedelta(microseconds=1)).astimezone(tz).date()

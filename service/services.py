@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from service.db import Database
 from service.publishing.feed_store import FeedStore
@@ -34,27 +33,3 @@ class Services:
 
     def close(self) -> None:
         self.db.dispose()
-
-
-@dataclass(frozen=True)
-class FeedLinks:
-    """Where a follower finds a visit's feed."""
-
-    feed: str
-    webcal: str
-    download: str
-
-
-def webcal(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(("webcal", *parts[1:]))
-
-
-def visit_links(settings: Settings, slug: str) -> FeedLinks:
-    feed = f"{settings.base_url}/feeds/visits/{quote(slug)}.ics"
-    return FeedLinks(feed, webcal(feed), f"{settings.base_url}/visits/{quote(slug)}.ics")
-
-
-def all_links(settings: Settings) -> FeedLinks:
-    feed = f"{settings.base_url}/feeds/all.ics"
-    return FeedLinks(feed, webcal(feed), feed)

@@ -375,7 +375,7 @@ def states(services: Services) -> dict[str, int]:
 @contextmanager
 def worker_in_process(services: Services) -> Iterator[ReminderWorker]:
     """The real worker (APScheduler, Apprise) in this process, stopped at the end."""
-    worker = ReminderWorker(services, AppriseSender())
+    worker = ReminderWorker(services.db, services.settings, AppriseSender())
     worker.start()
     try:
         yield worker

@@ -209,7 +209,7 @@ def test_reloading_unchanged_files_keeps_what_organizers_changed_through_the_api
     from service.schedules.editing import change_segment
 
     load(seeded, visits_dir, T1)
-    change_segment(seeded, LEE, "summit", {"start": "15:00"}, "press-office", T2)
+    change_segment(seeded.catalog, LEE, "summit", {"start": "15:00"}, "press-office", T2)
     load(seeded, visits_dir, T3)  # what every `visitcal up` does
     summit = events(seeded)[SUMMIT_UID]
     assert int(summit["SEQUENCE"]) == 1

@@ -108,7 +108,13 @@ def run_import(
     if isinstance(data, str):
         data = data.encode()
     return import_calendar(
-        services, slug, data, source=source, actor=f"import:{source}", now=NOW, dry_run=dry_run
+        services.catalog,
+        slug,
+        data,
+        source=source,
+        actor=f"import:{source}",
+        now=NOW,
+        dry_run=dry_run,
     )
 
 
@@ -659,7 +665,7 @@ def test_a_file_over_the_size_limit_is_refused(seeded: Services, tmp_path: Path)
     before = snapshot(seeded)
 
     result = cli(seeded, "import", str(path), "--visit", LEE, import_max_bytes=limit)
-    seeded.settings = seeded.settings.model_copy(update={"import_max_bytes": limit})
+    seeded.catalog.settings = seeded.settings.model_copy(update={"import_max_bytes": limit})
     with pytest.raises(InputError) as raised:
         run_import(seeded, calendar)
 

@@ -161,7 +161,8 @@ def test_cancel_keeps_the_segment_in_the_feed_and_hard_delete_removes_it(organiz
 def test_a_new_press_segment_appears_with_a_stable_uid_and_twice_is_a_conflict(organizer) -> None:
     client, auth, services = organizer
     created = create_subscription(
-        services,
+        services.db,
+        services.settings,
         SubscriptionRequest(channel="json://127.0.0.1:9/", visits=[LEE], offsets=["1h"]),
         datetime(2026, 1, 10, tzinfo=UTC),
     )

@@ -20,7 +20,7 @@ NOW = datetime(2026, 1, 10, tzinfo=UTC)
 @pytest.fixture
 def client(seeded: Services) -> Iterator[httpx.Client]:
     add_segment(
-        seeded,
+        seeded.catalog,
         LEE,
         {
             "id": "arrival-time",
@@ -80,21 +80,21 @@ def test_public_feeds_never_hold_restricted_segments(client: httpx.Client) -> No
 def test_a_private_feed_with_restricted_segments_shows_them_until_revoked(
     client: httpx.Client, seeded: Services
 ) -> None:
-    token = create_private_feed(seeded, "press-pool", [LEE], [], [], True, NOW)
+    token = create_private_feed(seeded.db, "press-pool", [LEE], [], [], True, NOW)
     path = f"/feeds/private/{token}.ics"
     answer = client.get(path)
     assert answer.status_code == 200
     assert f"{LEE}.arrival-time@visitcal" in uids(answer.content)
     assert f"{MELONI}.summit@visitcal" not in uids(answer.content)
     assert answer.headers["cache-control"].startswith("private")
-    revoke_private_feed(seeded, "press-pool", NOW)
+    revoke_private_feed(seeded.db, "press-pool", NOW)
     assert client.get(path).status_code == 404
 
 
 def test_a_private_feed_without_restricted_segments_leaves_them_out(
     client: httpx.Client, seeded: Services
 ) -> None:
-    token = create_private_feed(seeded, "public-mirror", [], [], [], False, NOW)
+    token = create_private_feed(seeded.db, "public-mirror", [], [], [], False, NOW)
     body = client.get(f"/feeds/private/{token}.ics").content
     assert f"{LEE}.arrival-time@visitcal" not in uids(body)
     assert f"{MELONI}.summit@visitcal" in uids(body)

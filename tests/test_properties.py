@@ -192,7 +192,9 @@ def test_any_segment_text_round_trips_through_a_feed_and_an_import(
     assert feed is not None
     # Gone from the database, then back from its own feed: only what the feed said remains.
     sqlite_services.catalog.delete_segment(slug, "talks", STAMP, "test")
-    import_calendar(sqlite_services, slug, feed.body, source="feed", actor="test", now=STAMP)
+    import_calendar(
+        sqlite_services.catalog, slug, feed.body, source="feed", actor="test", now=STAMP
+    )
     with sqlite_services.db.session() as session:
         imported = session.exec(
             select(Segment).where(Segment.uid == f"{slug}.talks@visitcal")

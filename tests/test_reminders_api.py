@@ -180,9 +180,9 @@ def test_cli_subscribe_list_and_unsubscribe(seeded_sqlite: Services) -> None:
     assert found, made.stdout
     sid, shown_channel, token = found.groups()
     assert shown_channel == "json://watcher:****@127.0.0.1:9/hook" and SECRET not in made.stdout
-    assert authorize(services, sid, token).timezone == "Europe/Rome"
+    assert authorize(services.db, sid, token).timezone == "Europe/Rome"
     with pytest.raises(Unauthorized):
-        authorize(services, sid, "not-the-token")
+        authorize(services.db, sid, "not-the-token")
     assert sorted(r.offset_seconds for r in reminders(services, sid)) == [900, 3600, 86400]
 
     listed = run_cli("subscriptions", database_url=url)

@@ -74,7 +74,8 @@ def test_moved_cancelled_and_refined_segments_old_reminders_never_new_ones_on_ti
     apply(services, SLUG, before, tz)
     with HttpReceiver() as http, worker_in_process(services):
         subscription = create_subscription(
-            services,
+            services.db,
+            services.settings,
             SubscriptionRequest(
                 channel=http.url("hook"), visits=[SLUG], offsets=["4s"], timezone=follower
             ),
@@ -157,7 +158,8 @@ def test_worker_down_across_due_instant_sends_late_what_has_not_started_and_miss
     with HttpReceiver() as http:
         for kind, offset in (("meeting", "6s"), ("meal", "2s")):
             create_subscription(
-                services,
+                services.db,
+                services.settings,
                 SubscriptionRequest(
                     channel=http.url(kind), visits=[SLUG], kinds=[kind], offsets=[offset]
                 ),

@@ -53,7 +53,7 @@ def build(database_url: str) -> Iterator[Callable[..., Services]]:
 
 def subscribe(services: Services, channel: str, offsets: list[str], tz: str = "UTC") -> str:
     request = SubscriptionRequest(channel=channel, visits=[SLUG], offsets=offsets, timezone=tz)
-    created = create_subscription(services, request, utc_now())
+    created = create_subscription(services.db, services.settings, request, utc_now())
     return created.subscription.id
 
 
@@ -184,7 +184,8 @@ def test_failing_channel_is_retried_with_backoff_and_a_dead_one_ends_failed_and_
         http.always("/broken", 500)
         flaky = subscribe(services, http.url("flaky"), ["2s"])
         broken = create_subscription(
-            services,
+            services.db,
+            services.settings,
             SubscriptionRequest(channel=http.url("broken"), visits=[SLUG], offsets=["2s"]),
             utc_now(),
         )
@@ -205,7 +206,7 @@ def test_failing_channel_is_retried_with_backoff_and_a_dead_one_ends_failed_and_
 
     # Always 500: tried 1 + retry_limit times, then failed with the channel's answer.
     assert [r.status for r in broken_requests] == [500, 500, 500]
-    (dead,) = deliveries(services, broken.subscription.id)
+    (dead,) = deliveries(services.db, broken.subscription.id)
     assert (dead.state, dead.attempts, dead.sent_at) == ("failed", 3, None)
     assert "500" in dead.result
 

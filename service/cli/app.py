@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from service.errors import InputError, VisitcalError
-from service.services import Services, all_links, visit_links
+from service.services import Services
 from service.settings import get_settings
+from service.urls import all_links, private_feed, visit_links
 
 app = typer.Typer(
     help="visitcal: official visit schedules as calendar feeds and reminders.",
@@ -162,7 +163,7 @@ def import_(
         services.db.migrate()
         data = read_source(source, services.settings)
         result = import_calendar(
-            services,
+            services.catalog,
             visit,
             data,
             source=source,
@@ -197,7 +198,7 @@ def up(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         services.catalog.rerender_if_needed()
         _load(services, [services.settings.visits_dir])
         _print_links(services)
-        reminder_worker = ReminderWorker(services, AppriseSender())
+        reminder_worker = ReminderWorker(services.db, services.settings, AppriseSender())
         reminder_worker.start()
         try:
             _serve(services, host, port)
@@ -215,7 +216,7 @@ def export(
     with _services() as services:
         services.db.migrate()
         services.catalog.rerender_if_needed()  # feeds carry the base URL of these settings
-        written = export_feeds(services, directory)
+        written = export_feeds(services.feeds, directory)
         out.print(f"wrote {len(written)} feed(s) under {directory}", highlight=False)
 
 
@@ -240,7 +241,7 @@ def worker() -> None:
 
     with _services() as services:
         services.db.migrate()
-        reminder_worker = ReminderWorker(services, AppriseSender())
+        reminder_worker = ReminderWorker(services.db, services.settings, AppriseSender())
         reminder_worker.start()
         out.print(f"worker {reminder_worker.worker_id} running; Ctrl-C stops", highlight=False)
         stop = threading.Event()
@@ -284,7 +285,10 @@ def subscribe(
         if before is not None:
             data["offsets"] = [part for part in before.split(",") if part.strip()] or [""]
         created = create_subscription(
-            services, request_from(data, SubscriptionRequest), datetime.now(UTC)
+            services.db,
+            services.settings,
+            request_from(data, SubscriptionRequest),
+            datetime.now(UTC),
         )
         out.print(
             f"subscribed {created.subscription.id} ({created.subscription.channel_redacted})\n"
@@ -304,7 +308,7 @@ def subscriptions() -> None:
         table = Table(title="Subscriptions")
         for column in ("id", "channel", "follows", "before", "zone"):
             table.add_column(column)
-        for sub in list_subscriptions(services):
+        for sub in list_subscriptions(services.db):
             follows = (
                 ", ".join(sub.visits + sub.kinds + [f"#{t}" for t in sub.tags]) or "everything"
             )
@@ -322,7 +326,7 @@ def unsubscribe(
 
     with _services() as services:
         services.db.migrate()
-        end_subscription(services, subscription_id, datetime.now(UTC))
+        end_subscription(services.db, subscription_id, datetime.now(UTC))
         out.print(f"unsubscribed {subscription_id}", highlight=False)
 
 
@@ -355,7 +359,7 @@ def deliveries(
             "answer",
         ):
             table.add_column(column)
-        for row in list_deliveries(services, subscription, limit):
+        for row in list_deliveries(services.db, subscription, limit):
             late_by = f"{row.lateness_seconds:.3f}s" if row.lateness_seconds is not None else ""
             state = row.state + (" (late)" if row.late else "")
             table.add_row(
@@ -431,12 +435,12 @@ def feed_create(
     ] = False,
 ) -> None:
     """Save a private feed; prints its URL once (only a hash of its token is kept)."""
-    from service.publishing.private_feeds import create_private_feed, private_feed_url
+    from service.publishing.private_feeds import create_private_feed
 
     with _services() as services:
         services.db.migrate()
         token = create_private_feed(
-            services,
+            services.db,
             name,
             visit or [],
             kind or [],
@@ -444,7 +448,7 @@ def feed_create(
             include_restricted,
             datetime.now(UTC),
         )
-        url = private_feed_url(services, token)
+        url = private_feed(services.settings.base_url, token)
         out.print(
             f"private feed {name} (URL shown once):\n  {url}", highlight=False, soft_wrap=True
         )
@@ -460,7 +464,7 @@ def feed_list() -> None:
         table = Table(title="Private feeds")
         for column in ("name", "holds", "restricted", "revoked"):
             table.add_column(column)
-        for row in list_private_feeds(services):
+        for row in list_private_feeds(services.db):
             holds = ", ".join(row.visits + row.kinds + [f"#{t}" for t in row.tags]) or "everything"
             revoked = f"{row.revoked_at:%Y-%m-%d %H:%M} UTC" if row.revoked_at else ""
             table.add_row(row.name, holds, "yes" if row.include_restricted else "no", revoked)
@@ -474,7 +478,7 @@ def feed_revoke(name: Annotated[str, typer.Argument(help="The private feed's nam
 
     with _services() as services:
         services.db.migrate()
-        revoke_private_feed(services, name, datetime.now(UTC))
+        revoke_private_feed(services.db, name, datetime.now(UTC))
         out.print(f"revoked {name}", highlight=False)
 
 

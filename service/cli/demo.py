@@ -135,7 +135,8 @@ def run_demo(
     offsets = [f"{max(1, round(s))}s" for s in timeline.offsets]
     with Receiver(show) as receiver:
         created = create_subscription(
-            services,
+            services.db,
+            services.settings,
             SubscriptionRequest(
                 channel=receiver.url, visits=[SLUG], offsets=offsets, timezone=follower_tz
             ),
@@ -149,7 +150,7 @@ def run_demo(
             "Waiting for reminders; Ctrl-C stops.",
             highlight=False,
         )
-        worker = ReminderWorker(services, AppriseSender())
+        worker = ReminderWorker(services.db, services.settings, AppriseSender())
         worker.start()
         try:
             time.sleep(max(0.0, timeline.move_at - (time.monotonic() - began)))

@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 from service.errors import InputError
 from service.models import SEGMENT_KINDS
 from service.offsets import parse_offsets
+from service.schedules.spec import SLUG
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
 _TAG = re.compile(r"^[\w-]{1,60}$")
 LIMIT = 20  # values per parameter
 
@@ -43,7 +43,7 @@ def parse_feed_query(query: str) -> FeedFilter:
     pairs = parse_qsl(query, keep_blank_values=True)
     visits = _values(pairs, "visit")
     for slug in visits:
-        if not _NAME.match(slug):
+        if not SLUG.match(slug):
             raise InputError("visit", f"{slug[:40]!r} is not a visit slug")
     kinds = _values(pairs, "kind")
     for kind in kinds:

@@ -20,6 +20,7 @@ from feeds.calendar import CalendarMeta, ZoneUse, render_calendar
 from service.db import Database
 from service.models import PrivateFeed, Segment, Visit
 from service.publishing.feed_query import FeedFilter
+from service.schedules.spec import NAME
 from service.settings import Settings
 from service.signing import token_hash
 
@@ -27,7 +28,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CACHE_SIZE = 512
 _SEGMENT: Table = Segment.__table__  # type: ignore[attr-defined]
 _VISIT: Table = Visit.__table__  # type: ignore[attr-defined]
-_NAME = re.compile(r"^([a-z0-9][a-z0-9-]{0,119})?$")
+_NAME_OR_NOTHING = re.compile(rf"^({NAME})?$")
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class FeedStore:
 
     def get(self, key: FeedKey) -> RenderedFeed | None:
         """The feed, or None when its visit or segment does not exist (or is not public)."""
-        if not (_NAME.match(key.slug) and _NAME.match(key.segment)):
+        if not (_NAME_OR_NOTHING.match(key.slug) and _NAME_OR_NOTHING.match(key.segment)):
             return None  # not a name we ever give out: no database trip for it
         self._refresh_version()
         try:

@@ -7,20 +7,15 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from service.db import mark_changed
+from service.db import Database, mark_changed
 from service.errors import InputError, NotFound
 from service.models import SEGMENT_KINDS, PrivateFeed, Visit
 from service.schedules.spec import SLUG
-from service.services import Services
 from service.signing import new_token, token_hash
 
 
-def private_feed_url(services: Services, token: str) -> str:
-    return f"{services.settings.base_url}/feeds/private/{token}.ics"
-
-
 def create_private_feed(
-    services: Services,
+    db: Database,
     name: str,
     visits: list[str],
     kinds: list[str],
@@ -34,7 +29,7 @@ def create_private_feed(
     for kind in kinds:
         if kind not in SEGMENT_KINDS:
             raise InputError("kind", f"{kind!r} is not one of {', '.join(SEGMENT_KINDS)}")
-    with services.db.session() as session:
+    with db.session() as session:
         known = set(session.exec(select(Visit.slug).where(col(Visit.slug).in_(visits))))
     unknown = [slug for slug in visits if slug not in known]
     if unknown:
@@ -50,21 +45,21 @@ def create_private_feed(
         created_at=now,
     )
     try:
-        with services.db.write() as session:
+        with db.write() as session:
             session.add(row)
     except IntegrityError:
         raise InputError("name", f"a private feed named {name!r} exists already") from None
     return token
 
 
-def list_private_feeds(services: Services) -> list[PrivateFeed]:
-    with services.db.session() as session:
+def list_private_feeds(db: Database) -> list[PrivateFeed]:
+    with db.session() as session:
         return list(session.exec(select(PrivateFeed).order_by(col(PrivateFeed.name))))
 
 
-def revoke_private_feed(services: Services, name: str, now: datetime) -> None:
+def revoke_private_feed(db: Database, name: str, now: datetime) -> None:
     """Its URL answers 404 from now on: the change counter empties every feed cache."""
-    with services.db.write() as session:
+    with db.write() as session:
         row = session.exec(select(PrivateFeed).where(PrivateFeed.name == name)).first()
         if row is None or row.revoked_at is not None:
             raise NotFound(f"no active private feed named {name!r}")

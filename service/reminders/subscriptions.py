@@ -10,13 +10,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import col, select
 
+from service.db import Database
 from service.errors import InputError, NotFound, Unauthorized
 from service.localtime import zone
 from service.models import Reminder, Segment, Subscription, Visit
 from service.offsets import parse_offsets
 from service.reminders.channels import check_channel, redact
 from service.reminders.planner import cancel_subscription, plan_subscription
-from service.services import Services
+from service.settings import Settings
 from service.signing import new_token, token_hash, token_matches
 
 Kind = Literal[
@@ -60,7 +61,7 @@ def _field_error(name: str, error: ValueError) -> InputError:
     return InputError(name, str(error))
 
 
-def _validated(services: Services, values: dict[str, Any]) -> dict[str, Any]:
+def _validated(db: Database, settings: Settings, values: dict[str, Any]) -> dict[str, Any]:
     """Check every field that the schema cannot; InputError names the first bad one."""
     out: dict[str, Any] = {}
     if values.get("channel") is not None:
@@ -78,14 +79,12 @@ def _validated(services: Services, values: dict[str, Any]) -> dict[str, Any]:
     if "offsets" in values:
         raw = values["offsets"]
         try:
-            out["offsets"] = parse_offsets(
-                raw if raw is not None else services.settings.reminder_offsets
-            )
+            out["offsets"] = parse_offsets(raw if raw is not None else settings.reminder_offsets)
         except ValueError as error:
             raise _field_error("offsets", error) from None
     if values.get("visits") is not None:
         slugs = list(dict.fromkeys(values["visits"]))
-        with services.db.session() as session:
+        with db.session() as session:
             known = set(session.exec(select(Visit.slug).where(col(Visit.slug).in_(slugs))))
         unknown = [slug for slug in slugs if slug not in known]
         if unknown:
@@ -107,8 +106,10 @@ def request_from(data: dict[str, Any], model: type[BaseModel]) -> Any:
         raise InputError(field, str(first["msg"])) from None
 
 
-def create_subscription(services: Services, request: SubscriptionRequest, now: datetime) -> Created:
-    values = _validated(services, request.model_dump())
+def create_subscription(
+    db: Database, settings: Settings, request: SubscriptionRequest, now: datetime
+) -> Created:
+    values = _validated(db, settings, request.model_dump())
     token = new_token()
     subscription = Subscription(
         id=secrets.token_hex(8),
@@ -117,7 +118,7 @@ def create_subscription(services: Services, request: SubscriptionRequest, now: d
         changed_at=now,
         **values,
     )
-    with services.db.write() as session:
+    with db.write() as session:
         session.add(subscription)
         session.flush()
         plan_subscription(session, subscription, now)
@@ -129,10 +130,10 @@ def _known(subscription_id: str) -> bool:
     return len(subscription_id) == 16 and all(c in "0123456789abcdef" for c in subscription_id)
 
 
-def authorize(services: Services, subscription_id: str, token: str | None) -> Subscription:
+def authorize(db: Database, subscription_id: str, token: str | None) -> Subscription:
     if not _known(subscription_id):
         raise NotFound(f"no subscription {subscription_id!r}")
-    with services.db.session() as session:
+    with db.session() as session:
         subscription = session.get(Subscription, subscription_id)
     if subscription is None or not subscription.active:
         raise NotFound(f"no subscription {subscription_id!r}")
@@ -142,15 +143,16 @@ def authorize(services: Services, subscription_id: str, token: str | None) -> Su
 
 
 def change_subscription(
-    services: Services,
+    db: Database,
+    settings: Settings,
     subscription_id: str,
     token: str | None,
     change: SubscriptionChange,
     now: datetime,
 ) -> Subscription:
-    authorize(services, subscription_id, token)
-    values = _validated(services, change.model_dump(exclude_unset=True))
-    with services.db.write() as session:
+    authorize(db, subscription_id, token)
+    values = _validated(db, settings, change.model_dump(exclude_unset=True))
+    with db.write() as session:
         subscription = session.get(Subscription, subscription_id)
         assert subscription is not None
         for name, value in values.items():
@@ -162,11 +164,11 @@ def change_subscription(
     return subscription
 
 
-def end_subscription(services: Services, subscription_id: str, now: datetime) -> None:
+def end_subscription(db: Database, subscription_id: str, now: datetime) -> None:
     """Deactivate a subscription (kept for its deliveries history) and cancel what is pending."""
     if not _known(subscription_id):
         raise NotFound(f"no subscription {subscription_id!r}")
-    with services.db.write() as session:
+    with db.write() as session:
         subscription = session.get(Subscription, subscription_id)
         if subscription is None or not subscription.active:
             raise NotFound(f"no subscription {subscription_id!r}")
@@ -176,8 +178,8 @@ def end_subscription(services: Services, subscription_id: str, now: datetime) ->
         cancel_subscription(session, subscription)
 
 
-def list_subscriptions(services: Services) -> list[Subscription]:
-    with services.db.session() as session:
+def list_subscriptions(db: Database) -> list[Subscription]:
+    with db.session() as session:
         return list(
             session.exec(
                 select(Subscription)
@@ -205,7 +207,7 @@ class DeliveryRow:
 
 
 def deliveries(
-    services: Services, subscription_id: str | None = None, limit: int = 200
+    db: Database, subscription_id: str | None = None, limit: int = 200
 ) -> list[DeliveryRow]:
     query = (
         select(Reminder, Segment, Visit)
@@ -216,7 +218,7 @@ def deliveries(
     )
     if subscription_id is not None:
         query = query.where(col(Reminder.subscription_id) == subscription_id)
-    with services.db.session() as session:
+    with db.session() as session:
         rows = session.exec(query).all()
     return [
         DeliveryRow(

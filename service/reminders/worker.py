@@ -9,50 +9,43 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import col, select
 
+from service.clock import Clock, utc_now
+from service.db import Database
 from service.errors import Busy
 from service.models import Segment, Subscription, Visit
 from service.reminders.channels import Sender
 from service.reminders.queue import Claimed, Fate, ReminderQueue
 from service.reminders.text import Links, compose
-from service.services import Services
-from service.signing import server_secret, sign
+from service.settings import Settings
+from service.signing import server_secret
+from service.urls import segment_download, unsubscribe_link, visit_feed
 
 log = logging.getLogger("visitcal.worker")
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def unsubscribe_url(base_url: str, secret: bytes, subscription_id: str) -> str:
-    signature = sign(secret, f"unsubscribe:{subscription_id}")
-    return f"{base_url}/subscriptions/{subscription_id}/unsubscribe?sig={signature}"
 
 
 class ReminderWorker:
     def __init__(
         self,
-        services: Services,
+        db: Database,
+        settings: Settings,
         sender: Sender,
         worker_id: str | None = None,
         clock: Clock = utc_now,
     ) -> None:
-        self.services = services
-        self.settings = services.settings
+        self.db = db
+        self.settings = settings
         self.sender = sender
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.queue = ReminderQueue(
-            services.db, self.worker_id, timedelta(seconds=self.settings.lease_seconds)
+            db, self.worker_id, timedelta(seconds=self.settings.lease_seconds)
         )
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -69,7 +62,7 @@ class ReminderWorker:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._secret = server_secret(self.services.db, self.settings.secret_key)
+        self._secret = server_secret(self.db, self.settings.secret_key)
         self.scheduler.add_job(
             self._watch, "interval", seconds=self.settings.plan_check_seconds, id="watch"
         )
@@ -77,13 +70,13 @@ class ReminderWorker:
             self.run_due, "interval", seconds=self.settings.sweep_seconds, id="sweep"
         )
         self.scheduler.start()
-        self.services.db.listeners.append(self._on_commit)
+        self.db.listeners.append(self._on_commit)
         self.arm()
 
     def stop(self) -> None:
         self._stopping = True
-        if self._on_commit in self.services.db.listeners:
-            self.services.db.listeners.remove(self._on_commit)
+        if self._on_commit in self.db.listeners:
+            self.db.listeners.remove(self._on_commit)
         # Not shutdown(wait=True): APScheduler holds its job store lock while it waits, and a
         # run finishing meanwhile re-arms through that lock, so both would wait forever.
         if self.scheduler.running:
@@ -100,7 +93,7 @@ class ReminderWorker:
 
     def _watch(self) -> None:
         """Learn of plans made by other processes through the shared plan counter."""
-        version = self.services.db.counter("plan_version")
+        version = self.db.counter("plan_version")
         if version != self._plan_version:
             self._plan_version = version
             self.arm()
@@ -191,7 +184,7 @@ class ReminderWorker:
         """Start delivering a batch; each reminder's fate is recorded as soon as it is known: a
         worker killed mid-batch must not leave what it has already sent to be claimed and sent
         again."""
-        with self.services.db.session() as session:
+        with self.db.session() as session:
             subscriptions = {
                 s.id: s
                 for s in session.exec(
@@ -257,9 +250,9 @@ class ReminderWorker:
     ) -> Fate:
         base = self.settings.base_url
         links = Links(
-            segment_ics=f"{base}/visits/{visit.slug}/segments/{segment.key}.ics",
-            visit_feed=f"{base}/feeds/visits/{visit.slug}.ics",
-            unsubscribe=unsubscribe_url(base, self._secret, subscription.id),
+            segment_ics=segment_download(base, visit.slug, segment.key),
+            visit_feed=visit_feed(base, visit.slug),
+            unsubscribe=unsubscribe_link(base, self._secret, subscription.id),
         )
         now = self.clock()
         late_after = timedelta(seconds=self.settings.late_after_seconds)

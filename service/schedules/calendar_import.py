@@ -27,14 +27,15 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from feeds.ical_import import CalendarFormatError, ImportedEvent, parse_calendar, read_decorations
-from service.errors import InputError, NotFound, PreconditionFailed
+from service.db import Database
+from service.errors import InputError, PreconditionFailed
 from service.localtime import start_of_day, zone
 from service.models import SEGMENT_KINDS, Change, Segment, Visit
 from service.schedules.catalog import Catalog, LoadReport
+from service.schedules.lookup import visit_by_slug
 from service.schedules.remote_calendar import fetch_calendar
 from service.schedules.rows import visit_spec_data
 from service.schedules.spec import TEXT, TITLE, ScheduleInput, SegmentInput, VisitSpec, Windows
-from service.services import Services
 from service.settings import Settings
 
 KEY_LENGTH = 120
@@ -342,21 +343,19 @@ def plan_import(
 # --- reading, applying, and the diff ---
 
 
-def _read_visit(services: Services, slug: str) -> tuple[Visit, list[Segment]]:
-    with services.db.session() as session:
-        visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
-        if visit is None:
-            raise NotFound(f"no visit {slug!r}")
+def _read_visit(db: Database, slug: str) -> tuple[Visit, list[Segment]]:
+    with db.session() as session:
+        visit = visit_by_slug(session, slug)
         segments = list(session.exec(select(Segment).where(Segment.visit_id == visit.id)))
     return visit, segments
 
 
-def _check_uids_elsewhere(services: Services, visit: Visit, plan: ImportPlan, source: str) -> None:
+def _check_uids_elsewhere(db: Database, visit: Visit, plan: ImportPlan, source: str) -> None:
     """A UID is unique across visits: one that belongs to another visit cannot come here."""
     uids = {s.uid: s.key for s in plan.schedule.segments if s.uid}
     if not uids:
         return
-    with services.db.session() as session:
+    with db.session() as session:
         rows = session.exec(
             select(Segment.uid, Visit.slug)
             .join(Visit, col(Visit.id) == col(Segment.visit_id))
@@ -471,7 +470,7 @@ class _DiffRecorder:
 
 
 def import_calendar(
-    services: Services,
+    catalog: Catalog,
     slug: str,
     data: bytes,
     *,
@@ -482,29 +481,29 @@ def import_calendar(
 ) -> ImportResult:
     """Import `data` (an .ics) into the visit `slug`, or with `dry_run` only say what would
     change. Bad input raises InputError naming the line, and nothing is written."""
-    visit, segments = _read_visit(services, slug)
+    visit, segments = _read_visit(catalog.db, slug)
     try:
         events = parse_calendar(
             data,
             zone=visit.timezone,
             first_day=visit.first_day,
             last_day=visit.last_day,
-            max_bytes=services.settings.import_max_bytes,
+            max_bytes=catalog.settings.import_max_bytes,
         )
     except CalendarFormatError as error:
         raise CalendarInputError(error.component, error.reason, source, error.line) from None
-    plan = plan_import(events, visit, segments, services.settings.part_of_day, source)
-    _check_uids_elsewhere(services, visit, plan, source)
+    plan = plan_import(events, visit, segments, catalog.settings.part_of_day, source)
+    _check_uids_elsewhere(catalog.db, visit, plan, source)
     actor = actor[:100]  # what the history keeps
     recorder = _DiffRecorder(visit, {s.key for s in segments}, plan, actor, dry_run)
     # A catalog of this import's own: the shared one's observers (reminder planning) run for a
     # real import, and the recorder runs last, where a dry run undoes everything.
-    catalog = Catalog(services.db, services.settings)
-    catalog.observers = [recorder] if dry_run else [*services.catalog.observers, recorder]
+    own = Catalog(catalog.db, catalog.settings)
+    own.observers = [recorder] if dry_run else [*catalog.observers, recorder]
     # Segments changed by someone else since they were read: refuse rather than undo that.
     expect = {(slug, segment.key): segment.sequence for segment in segments}
     try:
-        catalog.apply([plan.schedule], now, actor=actor, expect=expect)
+        own.apply([plan.schedule], now, actor=actor, expect=expect)
     except _RolledBack:
         pass
     except PreconditionFailed as error:

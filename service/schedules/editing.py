@@ -9,8 +9,10 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import select
 
-from service.errors import Conflict, InputError, NotFound
+from service.errors import Conflict, InputError
 from service.models import Segment, Visit
+from service.schedules.catalog import Catalog
+from service.schedules.lookup import segment_by_key, visit_by_slug
 from service.schedules.rows import input_error, merge_segment, segment_spec_data, visit_spec_data
 from service.schedules.spec import (
     FieldError,
@@ -20,26 +22,16 @@ from service.schedules.spec import (
     VisitSpec,
     resolve_segment,
 )
-from service.services import Services
 
 
-def _visit_row(services: Services, slug: str) -> Visit:
-    with services.db.session() as session:
-        visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
-    if visit is None:
-        raise NotFound(f"no visit {slug!r}")
-    return visit
+def _visit_row(catalog: Catalog, slug: str) -> Visit:
+    with catalog.db.session() as session:
+        return visit_by_slug(session, slug)
 
 
-def segment_row(services: Services, slug: str, key: str) -> Segment:
-    visit = _visit_row(services, slug)
-    with services.db.session() as session:
-        segment = session.exec(
-            select(Segment).where(Segment.visit_id == visit.id, Segment.key == key)
-        ).first()
-    if segment is None:
-        raise NotFound(f"no segment {key!r} in visit {slug!r}")
-    return segment
+def segment_row(catalog: Catalog, slug: str, key: str) -> Segment:
+    with catalog.db.session() as session:
+        return segment_by_key(session, visit_by_slug(session, slug), key)
 
 
 def _visit_spec(data: dict[str, Any]) -> VisitSpec:
@@ -50,11 +42,11 @@ def _visit_spec(data: dict[str, Any]) -> VisitSpec:
 
 
 def _segment_input(
-    services: Services, data: dict[str, Any], visit: VisitSpec, prefix: str = ""
+    catalog: Catalog, data: dict[str, Any], visit: VisitSpec, prefix: str = ""
 ) -> SegmentInput:
     try:
         spec = SegmentSpec.model_validate(data)
-        return resolve_segment(spec, visit, services.settings.part_of_day)
+        return resolve_segment(spec, visit, catalog.settings.part_of_day)
     except ValidationError as error:
         raise input_error(error, prefix) from None
     except FieldError as error:
@@ -63,31 +55,31 @@ def _segment_input(
 
 
 def create_visit(
-    services: Services,
+    catalog: Catalog,
     visit_data: dict[str, Any],
     segments: list[dict[str, Any]],
     actor: str,
     now: datetime,
 ) -> None:
     spec = _visit_spec(visit_data)
-    with services.db.session() as session:
+    with catalog.db.session() as session:
         if session.exec(select(Visit).where(Visit.slug == spec.slug)).first() is not None:
             raise Conflict(f"visit {spec.slug!r} exists already")
     keys: set[str] = set()
     inputs = []
     for position, data in enumerate(segments):
-        segment = _segment_input(services, data, spec, f"segments[{position}]")
+        segment = _segment_input(catalog, data, spec, f"segments[{position}]")
         if segment.key in keys:
             raise InputError(f"segments[{position}].id", f"duplicate segment id {segment.key!r}")
         keys.add(segment.key)
         inputs.append(segment)
-    services.catalog.apply([ScheduleInput(spec, tuple(inputs), "api")], now, actor=actor)
+    catalog.apply([ScheduleInput(spec, tuple(inputs), "api")], now, actor=actor)
 
 
 def change_visit(
-    services: Services, slug: str, change: dict[str, Any], actor: str, now: datetime
+    catalog: Catalog, slug: str, change: dict[str, Any], actor: str, now: datetime
 ) -> None:
-    visit = _visit_row(services, slug)
+    visit = _visit_row(catalog, slug)
     data = visit_spec_data(visit)
     for name, value in change.items():
         if isinstance(value, dict) and isinstance(data.get(name), dict):
@@ -97,43 +89,41 @@ def change_visit(
     if data["slug"] != slug:
         raise InputError("slug", "a visit's slug cannot change (its UIDs derive from it)")
     spec = _visit_spec(data)
-    with services.db.session() as session:
+    with catalog.db.session() as session:
         segments = list(session.exec(select(Segment).where(Segment.visit_id == visit.id)))
     if spec.timezone != visit.timezone and segments:
         raise InputError("timezone", "cannot change once the visit has segments")
     # Segments must stay within the visit's days.
     for segment in segments:
         if segment.status != "cancelled":
-            _segment_input(services, segment_spec_data(segment), spec, f"segment {segment.key}")
-    services.catalog.apply([ScheduleInput(spec, (), "api", complete=False)], now, actor=actor)
+            _segment_input(catalog, segment_spec_data(segment), spec, f"segment {segment.key}")
+    catalog.apply([ScheduleInput(spec, (), "api", complete=False)], now, actor=actor)
 
 
-def cancel_visit(services: Services, slug: str, actor: str, now: datetime) -> None:
+def cancel_visit(catalog: Catalog, slug: str, actor: str, now: datetime) -> None:
     """The visit is called off: it stays, marked cancelled, with every segment cancelled."""
-    visit = _visit_row(services, slug)
+    visit = _visit_row(catalog, slug)
     spec = _visit_spec({**visit_spec_data(visit), "status": "cancelled"})
-    services.catalog.apply([ScheduleInput(spec, (), "api", complete=True)], now, actor=actor)
+    catalog.apply([ScheduleInput(spec, (), "api", complete=True)], now, actor=actor)
 
 
 def add_segment(
-    services: Services, slug: str, data: dict[str, Any], actor: str, now: datetime
+    catalog: Catalog, slug: str, data: dict[str, Any], actor: str, now: datetime
 ) -> None:
-    visit = _visit_row(services, slug)
+    visit = _visit_row(catalog, slug)
     spec = _visit_spec(visit_spec_data(visit))
-    segment = _segment_input(services, data, spec)
-    with services.db.session() as session:
+    segment = _segment_input(catalog, data, spec)
+    with catalog.db.session() as session:
         taken = session.exec(
             select(Segment).where(Segment.visit_id == visit.id, Segment.key == segment.key)
         ).first()
     if taken is not None:
         raise Conflict(f"segment {segment.key!r} exists already in visit {slug!r}")
-    services.catalog.apply(
-        [ScheduleInput(spec, (segment,), "api", complete=False)], now, actor=actor
-    )
+    catalog.apply([ScheduleInput(spec, (segment,), "api", complete=False)], now, actor=actor)
 
 
 def change_segment(
-    services: Services,
+    catalog: Catalog,
     slug: str,
     key: str,
     change: dict[str, Any],
@@ -144,18 +134,18 @@ def change_segment(
     """Apply a partial change ("afternoon" -> start "15:00"); If-Match gives `expected`."""
     if "id" in change and change["id"] != key:
         raise InputError("id", "a segment's id cannot change (its UID derives from it)")
-    visit = _visit_row(services, slug)
-    current = segment_row(services, slug, key)
+    visit = _visit_row(catalog, slug)
+    current = segment_row(catalog, slug, key)
     spec = _visit_spec(visit_spec_data(visit))
     data = merge_segment(segment_spec_data(current), change)
-    segment = _segment_input(services, data, spec)
+    segment = _segment_input(catalog, data, spec)
     expect = {(slug, key): expected} if expected is not None else None
-    services.catalog.apply(
+    catalog.apply(
         [ScheduleInput(spec, (segment,), "api", complete=False)], now, actor=actor, expect=expect
     )
 
 
 def cancel_segment(
-    services: Services, slug: str, key: str, actor: str, now: datetime, expected: int | None = None
+    catalog: Catalog, slug: str, key: str, actor: str, now: datetime, expected: int | None = None
 ) -> None:
-    change_segment(services, slug, key, {"status": "cancelled"}, actor, now, expected)
+    change_segment(catalog, slug, key, {"status": "cancelled"}, actor, now, expected)

@@ -9,9 +9,10 @@ from xml.sax.saxutils import escape
 
 from sqlmodel import col, select
 
-from service.errors import NotFound
+from service.db import Database
 from service.models import Change, Segment, Visit
-from service.services import Services
+from service.schedules.lookup import visit_by_slug
+from service.urls import visit_changes, visit_page
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,10 @@ def _restricted(change: Change, restricted_keys: set[str]) -> bool:
     )
 
 
-def public_changes(
-    services: Services, slug: str, limit: int = 200
-) -> tuple[Visit, list[ChangeView]]:
+def public_changes(db: Database, slug: str, limit: int = 200) -> tuple[Visit, list[ChangeView]]:
     """Newest first; changes that touch restricted segments are left out."""
-    with services.db.session() as session:
-        visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
-        if visit is None:
-            raise NotFound(f"no visit {slug!r}")
+    with db.session() as session:
+        visit = visit_by_slug(session, slug)
         restricted = set(
             session.exec(
                 select(Segment.key).where(
@@ -68,9 +65,8 @@ def public_changes(
     return visit, views
 
 
-def atom_feed(services: Services, visit: Visit, changes: list[ChangeView]) -> bytes:
-    base = services.settings.base_url
-    feed_url = f"{base}/visits/{visit.slug}/changes.atom"
+def atom_feed(base_url: str, visit: Visit, changes: list[ChangeView]) -> bytes:
+    feed_url = visit_changes(base_url, visit.slug)
     updated = (changes[0].at if changes else visit.changed_at).isoformat()
     entries = []
     for change in changes:
@@ -85,7 +81,7 @@ def atom_feed(services: Services, visit: Visit, changes: list[ChangeView]) -> by
             f"<title>{escape(change.summary())}</title>"
             f"<updated>{change.at.isoformat()}</updated>"
             f"<author><name>{escape(change.actor or 'visitcal')}</name></author>"
-            f'<link href="{escape(base)}/visits/{escape(visit.slug)}"/>'
+            f'<link href="{escape(visit_page(base_url, visit.slug))}"/>'
             f'<content type="text">{escape(chr(10).join(details))}</content>'
             "</entry>"
         )

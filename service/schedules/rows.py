@@ -3,13 +3,12 @@ validation and rules as a schedule file."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from service.errors import InputError
-from service.localtime import zone
+from service.localtime import last_day, zone
 from service.models import Segment, Visit
 from service.schedules.spec import field_and_reason
 
@@ -66,7 +65,7 @@ def segment_spec_data(segment: Segment) -> dict[str, Any]:
     elif segment.precision == "part_of_day":
         data["part_of_day"] = segment.part_of_day
     else:
-        last = (segment.end_at - timedelta(microseconds=1)).astimezone(tz).date()
+        last = last_day(segment.end_at, tz)
         if last != start.date():
             data["end_date"] = last
     return data

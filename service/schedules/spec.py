@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from service.localtime import local_instant, start_of_day, zone
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
+# The one pattern for slugs and segment ids: they appear in URLs and UIDs as they are.
+NAME = r"[a-z0-9][a-z0-9-]{0,119}"
+SLUG = re.compile(rf"^{NAME}$")
 Kind = Literal[
     "arrival", "meeting", "meal", "ceremony", "exchange", "community", "press", "departure", "other"
 ]

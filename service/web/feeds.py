@@ -14,9 +14,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.errors import InputError
 from service.publishing.feed_query import parse_feed_query
 from service.publishing.feed_store import FeedKey, FeedStore
+from service.schedules.spec import NAME
 from service.web.http_cache import RawHeaders, is_fresh, prepared_headers
 
-NAME = r"[a-z0-9][a-z0-9-]{0,119}"
 _ROUTES = [
     (re.compile(r"^/feeds/all\.ics$"), "all", False),
     (re.compile(rf"^/feeds/visits/(?P<slug>{NAME})\.ics$"), "visit", False),

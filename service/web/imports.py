@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from service.clock import utc_now
 from service.errors import InputError
-from service.reminders.worker import utc_now
 from service.schedules.calendar_import import (
     CalendarInputError,
     ImportResult,
@@ -149,7 +149,7 @@ async def import_into_visit(
     try:
         result = await run_in_threadpool(
             import_calendar,
-            services,
+            services.catalog,
             slug,
             data,
             source=source,

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.clock import utc_now
 from service.errors import InputError
-from service.reminders.worker import utc_now
 from service.schedules import editing
 from service.schedules.spec import (
     TEXT,
@@ -24,7 +24,7 @@ from service.schedules.spec import (
 )
 from service.services import Services
 from service.web.auth import Organizer
-from service.web.visits import get_visit
+from service.web.visit_json import visit_detail
 
 router = APIRouter(prefix="/api", tags=["organizers"])
 WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -92,7 +92,7 @@ def _expected(if_match: str | None) -> int | None:
 
 def _segment_out(request: Request, response: Response, slug: str, key: str) -> dict[str, object]:
     services = _services(request)
-    segment = editing.segment_row(services, slug, key)
+    segment = editing.segment_row(services.catalog, slug, key)
     response.headers["ETag"] = f'"seq-{segment.sequence}"'
     return {
         "id": segment.key,
@@ -123,8 +123,8 @@ def create_visit(request: Request, body: VisitCreate, organizer: Organizer) -> d
     """Create a visit with its segments."""
     data = body.model_dump(exclude={"segments"})
     segments = [s.model_dump(exclude_none=True) for s in body.segments]
-    editing.create_visit(_services(request), data, segments, organizer, utc_now())
-    return get_visit(request, body.slug)
+    editing.create_visit(_services(request).catalog, data, segments, organizer, utc_now())
+    return visit_detail(_services(request), body.slug)
 
 
 @router.patch("/visits/{slug}", responses=WRITE_RESPONSES)
@@ -132,8 +132,8 @@ def change_visit(
     request: Request, slug: str, body: VisitChange, organizer: Organizer
 ) -> dict[str, object]:
     change = body.model_dump(exclude_unset=True)
-    editing.change_visit(_services(request), slug, change, organizer, utc_now())
-    return get_visit(request, slug)
+    editing.change_visit(_services(request).catalog, slug, change, organizer, utc_now())
+    return visit_detail(_services(request), slug)
 
 
 @router.delete("/visits/{slug}", status_code=204, responses=WRITE_RESPONSES)
@@ -144,7 +144,7 @@ def delete_visit(request: Request, slug: str, organizer: Organizer, hard: bool =
     if hard:
         services.catalog.delete_visit(slug)
     else:
-        editing.cancel_visit(services, slug, organizer, utc_now())
+        editing.cancel_visit(services.catalog, slug, organizer, utc_now())
     return Response(status_code=204)
 
 
@@ -161,7 +161,7 @@ def add_segment(
     request: Request, response: Response, slug: str, body: SegmentSpec, organizer: Organizer
 ) -> dict[str, object]:
     editing.add_segment(
-        _services(request), slug, body.model_dump(exclude_none=True), organizer, utc_now()
+        _services(request).catalog, slug, body.model_dump(exclude_none=True), organizer, utc_now()
     )
     return _segment_out(request, response, slug, body.id)
 
@@ -180,7 +180,7 @@ def change_segment(
     change = body.model_dump(exclude_unset=True)
     expected = _expected(if_match)
     editing.change_segment(
-        _services(request), slug, segment, change, organizer, utc_now(), expected
+        _services(request).catalog, slug, segment, change, organizer, utc_now(), expected
     )
     return _segment_out(request, response, slug, segment)
 
@@ -201,5 +201,5 @@ def delete_segment(
     if hard:
         services.catalog.delete_segment(slug, segment, utc_now(), organizer, expected)
     else:
-        editing.cancel_segment(services, slug, segment, organizer, utc_now(), expected)
+        editing.cancel_segment(services.catalog, slug, segment, organizer, utc_now(), expected)
     return Response(status_code=204)

@@ -7,12 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from service.clock import utc_now
 from service.errors import InputError, NotFound, Unauthorized
 from service.offsets import describe_offset
 from service.reminders.subscriptions import authorize, create_subscription, end_subscription
-from service.reminders.worker import unsubscribe_url, utc_now
-from service.services import Services, all_links
+from service.services import Services
 from service.signing import server_secret
+from service.urls import all_links, subscription_manage, unsubscribe_link
 from service.web.html import render
 from service.web.schedule_view import all_visits, split_upcoming, visit_page, zone_names
 from service.web.signup_form import ALL_VISITS, SignupForm, form_field, signup_request
@@ -87,7 +88,7 @@ async def sign_up(request: Request) -> Response:
     form = SignupForm.from_form(await request.form())
     try:
         request_body = signup_request(form, services.settings.smtp_url)
-        created = create_subscription(services, request_body, utc_now())
+        created = create_subscription(services.db, services.settings, request_body, utc_now())
     except InputError as error:
         forms = _forms(services, form, error)
         return render(request, "reminders.html", 422, visits=all_visits(services), **forms)
@@ -102,8 +103,8 @@ async def sign_up(request: Request) -> Response:
         followed=[v for v in all_visits(services) if v.slug in subscription.visits],
         token=created.token,
         offsets=", ".join(describe_offset(seconds) for seconds in subscription.offsets),
-        manage_url=f"{base}/subscriptions/{subscription.id}",
-        unsubscribe_url=unsubscribe_url(base, secret, subscription.id),
+        manage_url=subscription_manage(base, subscription.id),
+        unsubscribe_url=unsubscribe_link(base, secret, subscription.id),
     )
 
 
@@ -116,8 +117,8 @@ def _end(services: Services, subscription_id: str, token: str) -> tuple[int, Inp
     if not SUBSCRIPTION_ID.fullmatch(subscription_id):  # nothing to look up (NUL: PostgreSQL)
         return 404, InputError("subscription", f"no subscription {subscription_id!r}")
     try:
-        authorize(services, subscription_id, token)
-        end_subscription(services, subscription_id, utc_now())
+        authorize(services.db, subscription_id, token)
+        end_subscription(services.db, subscription_id, utc_now())
     except NotFound as error:
         return 404, InputError("subscription", str(error))
     except Unauthorized:

@@ -7,17 +7,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlmodel import col, select
 
-from service.errors import InputError, NotFound
+from service import urls
+from service.errors import InputError
 from service.localtime import zone
 from service.models import Change, Segment, Visit
 from service.publishing.calendar_links import google_event, google_subscribe, outlook_subscribe
-from service.schedules.spec import SLUG
-from service.services import Services, visit_links
+from service.schedules.lookup import visit_by_slug
+from service.services import Services
 
 # The zone a reader from the guest's country most likely keeps. Countries with several zones
 # are left out on purpose: a wrong guess is worse than no guess.
@@ -357,12 +357,8 @@ def checked_zone(tz_name: str) -> str:
 
 def visit_page(services: Services, slug: str, tz_name: str | None, now: datetime) -> VisitPage:
     """A visit's public schedule read in `tz_name` (default: the visit's zone)."""
-    if not SLUG.fullmatch(slug):  # not a slug: nothing to look up (PostgreSQL refuses NUL)
-        raise NotFound(f"no visit {slug!r}")
     with services.db.session() as session:
-        visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
-        if visit is None:
-            raise NotFound(f"no visit {slug!r}")
+        visit = visit_by_slug(session, slug)
         segments = session.exec(
             select(Segment)
             .where(Segment.visit_id == visit.id, Segment.visibility == "public")
@@ -372,8 +368,7 @@ def visit_page(services: Services, slug: str, tz_name: str | None, now: datetime
         assert visit.id is not None
         changes = _latest_changes(session, visit.id)
     shown = checked_zone(tz_name) if tz_name else visit.timezone
-    base = services.settings.base_url
-    page_url = f"{base}/visits/{quote(slug)}"
+    page_url = urls.visit_page(services.settings.base_url, slug)
     views = [
         SegmentView(
             key=s.key,
@@ -385,12 +380,12 @@ def visit_page(services: Services, slug: str, tz_name: str | None, now: datetime
             status=s.status,
             description=s.description.strip(),
             change=describe_change(s, changes.get(s.key), shown, now),
-            ics_path=f"/visits/{quote(slug)}/segments/{quote(s.key)}.ics",
+            ics_path=urls.segment_download("", slug, s.key),
             google_url=google_event(s, s.description.strip(), f"{page_url}#{s.key}"),
         )
         for s in segments
     ]
-    links = visit_links(services.settings, slug)
+    links = urls.visit_links(services.settings, slug)
     return VisitPage(
         visit=summarize(visit),
         description=visit.description.strip(),
@@ -402,7 +397,7 @@ def visit_page(services: Services, slug: str, tz_name: str | None, now: datetime
         webcal_url=links.webcal,
         google_url=google_subscribe(links.webcal),
         outlook_url=outlook_subscribe(links.feed, visit.title),
-        download_path=f"/visits/{quote(slug)}.ics",
+        download_path=urls.visit_download("", slug),
     )
 
 

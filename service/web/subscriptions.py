@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from service.clock import utc_now
 from service.errors import NotFound
 from service.models import Subscription
 from service.offsets import describe_offset
@@ -23,9 +24,9 @@ from service.reminders.subscriptions import (
     deliveries,
     end_subscription,
 )
-from service.reminders.worker import unsubscribe_url, utc_now
 from service.services import Services
-from service.signing import server_secret, signature_matches
+from service.signing import server_secret
+from service.urls import subscription_manage, unsubscribe_link, unsubscribe_link_signed
 from service.web.html import render
 
 router = APIRouter(tags=["subscriptions"])
@@ -83,8 +84,8 @@ def _out(services: Services, subscription: Subscription) -> dict[str, object]:
         "offsets": [describe_offset(s) for s in subscription.offsets],
         "timezone": subscription.timezone,
         "label": subscription.label,
-        "manage_url": f"{base}/subscriptions/{subscription.id}",
-        "unsubscribe_url": unsubscribe_url(base, secret, subscription.id),
+        "manage_url": subscription_manage(base, subscription.id),
+        "unsubscribe_url": unsubscribe_link(base, secret, subscription.id),
         "created_at": subscription.created_at,
     }
 
@@ -97,14 +98,14 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
 def subscribe(request: Request, body: SubscriptionRequest) -> dict[str, object]:
     """Sign up for reminders. The answer carries the manage token once: keep it."""
     services = _services(request)
-    created = create_subscription(services, body, utc_now())
+    created = create_subscription(services.db, services.settings, body, utc_now())
     return {**_out(services, created.subscription), "token": created.token}
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
 def read_subscription(request: Request, subscription_id: str, token: Token) -> dict[str, object]:
     services = _services(request)
-    return _out(services, authorize(services, subscription_id, _token(token)))
+    return _out(services, authorize(services.db, subscription_id, _token(token)))
 
 
 @router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
@@ -113,7 +114,9 @@ def patch_subscription(
 ) -> dict[str, object]:
     """Change what is followed, the offsets, the zone or the channel; reminders are re-planned."""
     services = _services(request)
-    changed = change_subscription(services, subscription_id, _token(token), body, utc_now())
+    changed = change_subscription(
+        services.db, services.settings, subscription_id, _token(token), body, utc_now()
+    )
     return _out(services, changed)
 
 
@@ -121,8 +124,8 @@ def patch_subscription(
 def delete_subscription(request: Request, subscription_id: str, token: Token) -> Response:
     """End the subscription; its pending reminders are cancelled."""
     services = _services(request)
-    authorize(services, subscription_id, _token(token))
-    end_subscription(services, subscription_id, utc_now())
+    authorize(services.db, subscription_id, _token(token))
+    end_subscription(services.db, subscription_id, utc_now())
     return Response(status_code=204)
 
 
@@ -132,7 +135,7 @@ def list_deliveries(
 ) -> list[dict[str, object]]:
     """What was sent, when and how late; failures with the channel's reason."""
     services = _services(request)
-    authorize(services, subscription_id, _token(token))
+    authorize(services.db, subscription_id, _token(token))
     return [
         {
             "id": row.id,
@@ -148,13 +151,13 @@ def list_deliveries(
             "lateness_seconds": row.lateness_seconds,
             "result": row.result,
         }
-        for row in deliveries(services, subscription_id)
+        for row in deliveries(services.db, subscription_id)
     ]
 
 
 def _check_link(services: Services, subscription_id: str, sig: str) -> None:
     secret = server_secret(services.db, services.settings.secret_key)
-    if not signature_matches(secret, f"unsubscribe:{subscription_id}", sig):
+    if not unsubscribe_link_signed(secret, subscription_id, sig):
         raise NotFound("this unsubscribe link is not valid")
 
 
@@ -173,6 +176,6 @@ async def unsubscribe(request: Request, subscription_id: str, sig: str = "") -> 
         sig = str(form.get("sig", ""))
     _check_link(services, subscription_id, sig)
     with contextlib.suppress(NotFound):  # already unsubscribed: the same answer
-        end_subscription(services, subscription_id, utc_now())
+        end_subscription(services.db, subscription_id, utc_now())
     message = "You will get no more reminders."
     return render(request, "message.html", cacheable=False, title="Unsubscribed", message=message)

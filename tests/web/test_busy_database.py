@@ -18,9 +18,10 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from service.cli.app import app
+from service.clock import utc_now
 from service.reminders.channels import AppriseSender
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
-from service.reminders.worker import ReminderWorker, utc_now
+from service.reminders.worker import ReminderWorker
 from service.schedules.organizer_tokens import create_token
 from service.services import Services
 from service.settings import get_settings
@@ -116,8 +117,8 @@ def test_the_worker_claims_again_when_the_database_was_busy(
     apply(busy_services, "busy-visit", [Seg("talks", "Talks", start=start)], daytime_zone(start))
     with HttpReceiver() as http:
         request = SubscriptionRequest(channel=http.url("f"), visits=["busy-visit"], offsets=["2s"])
-        create_subscription(busy_services, request, utc_now())
-        worker = ReminderWorker(busy_services, AppriseSender())
+        create_subscription(busy_services.db, busy_services.settings, request, utc_now())
+        worker = ReminderWorker(busy_services.db, busy_services.settings, AppriseSender())
         caplog.set_level(logging.WARNING, logger="visitcal.worker")
         with held(database_url):
             worker.start()
