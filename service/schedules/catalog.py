@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
@@ -13,10 +14,11 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from sqlalchemy import delete, insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from service.db import Database, mark_changed, mark_plan_changed
-from service.errors import NotFound, PreconditionFailed
+from service.errors import Conflict, NotFound, PreconditionFailed
 from service.models import CatalogState, Change, Reminder, Segment, Visit
 from service.schedules.spec import ScheduleInput, SegmentInput, VisitSpec
 from service.schedules.vevents import render_key, render_segment
@@ -123,12 +125,24 @@ class Catalog:
         in the history with `actor`, re-planned for reminders, and invalidates feed caches.
         `expect` maps (visit slug, segment id) to the SEQUENCE the writer last saw: if the
         segment has moved on since, nothing is written (optimistic concurrency)."""
+        return self.apply_edit(lambda _session: schedules, now, actor, expect)
+
+    def apply_edit(
+        self,
+        edit: Callable[[Session], Iterable[ScheduleInput]],
+        now: datetime,
+        actor: str = "loader",
+        expect: Mapping[tuple[str, str], int] | None = None,
+    ) -> LoadReport:
+        """Like `apply`, with the schedules made by `edit` inside the transaction, under the
+        catalog's lock: an edit merged from the rows as they are then loses no other writer's
+        change, and a check it makes (exists already, If-Match) holds until the commit."""
         if now.tzinfo is None:
             raise ValueError("now must be aware")
         now = now.replace(microsecond=0)  # what iCalendar and HTTP dates can say
         report = LoadReport()
-        with self.db.write() as session:
-            for schedule in schedules:
+        with self._write() as session:
+            for schedule in edit(session):
                 self._apply_one(session, schedule, now, report, actor, expect or {})
             _write_history(session)
             if report.changed_anything:
@@ -136,6 +150,16 @@ class Catalog:
             for observer in self.observers:
                 observer(session, report, now)
         return report
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction under the catalog's lock: catalog writes go one at a time, each
+        deciding from what the one before it committed."""
+        try:
+            with self.db.write(exclusive=True) as session:
+                yield session
+        except IntegrityError:  # a unique key taken meanwhile by a writer outside the lock
+            raise Conflict("a slug, segment id or UID is taken by a visit or segment") from None
 
     def _apply_one(
         self,
@@ -280,7 +304,7 @@ class Catalog:
     ) -> None:
         """Remove a segment for good (and its reminders): explicit, for mistakes; a segment
         that will not happen is cancelled instead, so that calendars learn of it."""
-        with self.db.write() as session:
+        with self._write() as session:
             visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
             segment = None
             if visit is not None:
@@ -303,7 +327,7 @@ class Catalog:
 
     def delete_visit(self, slug: str) -> None:
         """Remove a visit, its segments, reminders and history for good."""
-        with self.db.write() as session:
+        with self._write() as session:
             visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
             if visit is None:
                 raise NotFound(f"no visit {slug!r}")
@@ -324,7 +348,7 @@ class Catalog:
             state = session.get(CatalogState, "render_key")
         if state is not None and state.value == key:
             return 0
-        with self.db.write() as session:
+        with self._write() as session:
             visits = {v.id: v for v in session.exec(select(Visit))}
             count = 0
             for segment in session.exec(select(Segment)):
