@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 import subprocess
 
-from conftest import SEED_VISITS, make_settings
-from receivers import cli_process
 from sqlmodel import select
 
 from service.models import Change, Segment, Visit
 from service.services import Services
+from tests.helpers.receivers import cli_process
+from tests.helpers.services import SEED_VISITS, make_settings
 
 LOADS = 3
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from receivers import Seg, apply, daytime_zone, reminders, utc_now, whole_second
-
 from service.reminders.queue import Fate, ReminderQueue
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.services import Services
+from tests.helpers.receivers import Seg, apply, daytime_zone, reminders, utc_now, whole_second
 
 
 def test_a_taken_over_claim_keeps_the_new_owners_result(services: Services) -> None:

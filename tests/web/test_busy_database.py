@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import LEE, SEED_VISITS, LiveServer, load_seed, make_settings
-from receivers import HttpReceiver, Seg, apply, daytime_zone, states, wait_until, whole_second
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -25,6 +23,17 @@ from service.reminders.worker import ReminderWorker
 from service.schedules.organizer_tokens import create_token
 from service.services import Services
 from service.settings import get_settings
+from tests.helpers.live_server import LiveServer
+from tests.helpers.receivers import (
+    HttpReceiver,
+    Seg,
+    apply,
+    daytime_zone,
+    states,
+    wait_until,
+    whole_second,
+)
+from tests.helpers.services import LEE, SEED_VISITS, load_seed, make_settings
 
 BUSY_SECONDS = 0.3
 

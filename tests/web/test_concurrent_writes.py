@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import LEE, LiveServer
 from icalendar import Calendar
 from sqlmodel import col, select
 
 from service.models import Change, Segment, Visit
 from service.schedules.organizer_tokens import create_token
 from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE
 
 SEGMENTS = f"/api/visits/{LEE}/segments"
 SUMMIT_UID = f"{LEE}.summit@visitcal"

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import LEE, MELONI, LiveServer
 from icalendar import Calendar
 
 from service.publishing.private_feeds import create_private_feed, revoke_private_feed
 from service.schedules.editing import add_segment
 from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE, MELONI
 
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
 

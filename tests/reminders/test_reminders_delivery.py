@@ -11,8 +11,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import LiveServer, make_settings
-from receivers import (
+
+from service.models import Subscription
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription, deliveries
+from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.receivers import (
     BASE_URL,
     HttpReceiver,
     Seg,
@@ -26,10 +30,7 @@ from receivers import (
     whole_second,
     worker_in_process,
 )
-
-from service.models import Subscription
-from service.reminders.subscriptions import SubscriptionRequest, create_subscription, deliveries
-from service.services import Services
+from tests.helpers.services import make_settings
 
 SLUG = "delivery-visit"
 ON_TIME = timedelta(seconds=1)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import LEE, MELONI
 from sqlmodel import col, select
 
 from service.models import Reminder, Segment, Subscription, Visit
 from service.reminders.planner import reconcile
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.services import Services
+from tests.helpers.services import LEE, MELONI
 
 BEFORE_THE_VISITS = datetime(2026, 1, 10, tzinfo=UTC)
 
@@ -108,10 +108,9 @@ def test_a_segment_moved_while_its_reminder_is_in_flight_gets_one_for_the_new_ti
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from receivers import Seg, apply, reminders
-
     from service.models import Reminder
     from service.reminders.subscriptions import SubscriptionRequest, create_subscription
+    from tests.helpers.receivers import Seg, apply, reminders
 
     start = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0, second=0)
     apply(services, "in-flight", [Seg("talks", "Talks", start=start)], "UTC")

@@ -16,7 +16,6 @@ from pathlib import Path
 import icalendar
 import pytest
 import vobject
-from conftest import SEED_VISITS, make_settings
 from ical.calendar_stream import IcsCalendarStream
 
 from feeds import CalendarMeta, EventData, render_calendar, render_event
@@ -24,9 +23,9 @@ from feeds.calendar import ZoneUse
 from service.publishing.feed_store import FeedKey
 from service.schedules.files import parse_schedule, read_schedules
 from service.services import Services
+from tests.helpers.services import FIXTURES, SEED_VISITS, make_settings
 
-HERE = Path(__file__).resolve().parent
-GOLDEN_DIR = HERE / "fixtures" / "feeds"
+GOLDEN_DIR = FIXTURES / "feeds"
 
 # --- A reader of content lines that knows nothing of icalendar. ---
 

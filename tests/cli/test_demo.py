@@ -7,8 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT
-from receivers import VISITCAL
+from tests.helpers.receivers import VISITCAL
+from tests.helpers.services import ROOT
 
 
 def test_demo_at_ten_times_speed_ends_with_five_messages_arrived(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LEE, ROOT
 from typer.testing import CliRunner
 
 from service.cli.app import app
@@ -15,6 +14,7 @@ from service.publishing.feed_store import FeedKey, FeedStore
 from service.schedules.files import read_schedules
 from service.services import Services
 from service.settings import Settings, get_settings
+from tests.helpers.services import LEE, ROOT
 
 ROME_VISIT = """\
 [visit]

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import icalendar
 import pytest
-from conftest import LEE, MELONI, ROOT, LiveServer
 from sqlmodel import col, func, select
 from typer.testing import CliRunner, Result
 
@@ -29,8 +28,10 @@ from service.schedules.organizer_tokens import create_token
 from service.schedules.remote_calendar import fetch_calendar
 from service.services import Services
 from service.settings import get_settings
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE, MELONI, ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "import"
+FIXTURES = ROOT / "tests" / "fixtures" / "import"
 NOW = datetime(2026, 1, 12, 9, tzinfo=UTC)
 SUMMIT_UID = f"{LEE}.summit@visitcal"
 DINNER_UID = f"{LEE}.dinner@visitcal"

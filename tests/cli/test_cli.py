@@ -11,12 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LEE, MELONI, ROOT, SEED_VISITS, LiveServer
 from typer.testing import CliRunner, Result
 
 from service.cli.app import app
 from service.services import Services
 from service.settings import get_settings
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE, MELONI, ROOT, SEED_VISITS
 
 # The console script of the environment that runs the tests.
 VISITCAL = Path(sys.executable).with_name("visitcal")

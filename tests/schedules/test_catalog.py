@@ -7,12 +7,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
-from conftest import LEE, MELONI
 
 from service.publishing.feed_store import FeedKey, FeedStore, RenderedFeed
 from service.schedules.catalog import LoadReport
 from service.schedules.files import read_schedules
 from service.services import Services
+from tests.helpers.services import LEE, MELONI
 
 T1 = datetime(2026, 1, 9, 12, 0, tzinfo=UTC)
 T2 = datetime(2026, 1, 10, 8, 30, tzinfo=UTC)

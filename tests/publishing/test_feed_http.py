@@ -12,11 +12,12 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
-from conftest import LEE, MELONI, LiveServer, make_settings
 
 from service.publishing.feed_store import FeedKey, RenderedFeed
 from service.schedules.files import read_schedules
 from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE, MELONI, make_settings
 
 FEEDS = [
     "/feeds/all.ics",

@@ -10,7 +10,8 @@ subprocess (this file run as a script), ical.js in one node process (tests/js/pa
 fresh timezone registry per feed); zones run in parallel and results are cached by feed bytes,
 so the whole file stays fast.
 
-Run this file as `python tests/test_interop.py FILE...` to print what the Python parsers read.
+Run this file as `python tests/interop/test_client_parsers.py FILE...` to print what the Python
+parsers read.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ if TYPE_CHECKING:
     from service.publishing.feed_store import FeedKey
     from service.services import Services
 
-HERE = Path(__file__).resolve().parent
-JS_DIR = HERE / "js"
-GOLDEN_DIR = HERE / "fixtures" / "feeds"
+TESTS = Path(__file__).resolve().parents[1]
+JS_DIR = TESTS / "js"
+GOLDEN_DIR = TESTS / "fixtures" / "feeds"
 READER_ZONES = ("Asia/Tokyo", "Europe/Rome", "America/Los_Angeles")
 PYTHON_PARSERS = ("icalendar", "ical", "vobject")
 PARSERS = (*PYTHON_PARSERS, "ical.js")
@@ -284,15 +285,14 @@ def migrated_services(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, backend: str
 ) -> Iterator[Services]:
     """A fresh database of the backend with the real services on it, as conftest builds them."""
-    from conftest import _fresh_postgres, make_settings
-
     from service.services import Services
+    from tests.helpers.services import fresh_postgres, make_settings
 
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('interop') / 'visitcal.db'}"
     else:
         url = request.getfixturevalue("postgres_database")
-        _fresh_postgres(url)
+        fresh_postgres(url)
     services = Services.build(make_settings(url))
     services.db.migrate()
     try:
@@ -318,7 +318,9 @@ class ServedFeeds:
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> ServedFeeds:
     """The seed feeds as a subscribed calendar fetches them, once per backend for this file."""
     import httpx
-    from conftest import LiveServer, load_seed
+
+    from tests.helpers.live_server import LiveServer
+    from tests.helpers.services import load_seed
 
     with migrated_services(request, tmp_path_factory, request.param) as services:
         load_seed(services)  # now = 2026-01-09T12:00Z, base_url http://visitcal.test
@@ -395,7 +397,7 @@ def test_golden_file_means_the_announced_uids_instants_status_and_summary(
 def test_loading_the_same_schedules_again_later_keeps_every_seed_feed_byte_identical(
     seeded: Services,
 ) -> None:
-    from conftest import load_seed
+    from tests.helpers.services import load_seed
 
     first = {name: seeded.feeds.get(key) for name, key in seed_feed_keys().items()}
     load_seed(seeded, datetime(2026, 1, 20, 8, 30, tzinfo=UTC))  # nothing changed since the 9th

@@ -9,8 +9,10 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import make_settings
-from receivers import (
+
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription
+from service.services import Services
+from tests.helpers.receivers import (
     HttpReceiver,
     Seg,
     apply,
@@ -21,9 +23,7 @@ from receivers import (
     whole_second,
     worker_in_process,
 )
-
-from service.reminders.subscriptions import SubscriptionRequest, create_subscription
-from service.services import Services
+from tests.helpers.services import make_settings
 
 SLUG = "changing-visit"
 ON_TIME = timedelta(seconds=1)

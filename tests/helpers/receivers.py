@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import ROOT, free_port
 from sqlmodel import col, select
 
 from service.models import Reminder
@@ -33,9 +32,10 @@ from service.reminders.channels import AppriseSender
 from service.reminders.worker import ReminderWorker
 from service.schedules.spec import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
 from service.services import Services
+from tests.helpers.live_server import free_port
+from tests.helpers.services import BASE_URL, ROOT
 
 VISITCAL = ROOT / ".venv" / "bin" / "visitcal"
-BASE_URL = "http://visitcal.test"  # what conftest.make_settings writes into links
 
 
 def utc_now() -> datetime:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from conftest import LEE, LiveServer
 from icalendar import Calendar
 from sqlmodel import col, select
 
@@ -15,6 +14,8 @@ from service.models import Change, Reminder, Segment
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.schedules.organizer_tokens import create_token, revoke_token
 from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE
 
 SEGMENT = f"/api/visits/{LEE}/segments"
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import LiveServer, load_seed, make_settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from service.schedules.organizer_tokens import create_token
 from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import load_seed, make_settings
 
 
 @pytest.fixture(scope="module")

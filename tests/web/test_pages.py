@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from conftest import LEE, MELONI, LiveServer
 from sqlmodel import select
 
 from service.errors import InputError
@@ -19,6 +18,8 @@ from service.schedules.files import read_schedules
 from service.services import Services
 from service.web.schedule_view import Timing, describe_when
 from service.web.signup_form import SignupForm, email_channel, signup_request
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE, MELONI
 
 LEE_PAGE = f"/visits/{LEE}"
 

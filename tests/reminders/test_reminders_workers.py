@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from conftest import make_settings
-from receivers import (
+
+from service.reminders.subscriptions import SubscriptionRequest, create_subscription
+from service.services import Services
+from tests.helpers.receivers import (
     HttpReceiver,
     Seg,
     WorkerProcess,
@@ -22,9 +24,7 @@ from receivers import (
     whole_second,
     worker_in_process,
 )
-
-from service.reminders.subscriptions import SubscriptionRequest, create_subscription
-from service.services import Services
+from tests.helpers.services import make_settings
 
 SLUG = "busy-visit"
 

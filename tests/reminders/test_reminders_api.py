@@ -10,13 +10,21 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LiveServer
-from receivers import Seg, apply, cli_process, daytime_zone, reminders, run_cli, whole_second
 
 from service.errors import Unauthorized
 from service.models import Reminder, Subscription
 from service.reminders.subscriptions import authorize
 from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.receivers import (
+    Seg,
+    apply,
+    cli_process,
+    daytime_zone,
+    reminders,
+    run_cli,
+    whole_second,
+)
 
 FUTURE = "future-visit"
 SECRET = "s3cret-Pa55"

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from conftest import LEE, ROOT, LiveServer
 from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
 from sqlmodel import select
 
 from service.models import Subscription
 from service.schedules.files import read_schedules
 from service.services import Services
+from tests.helpers.live_server import LiveServer
+from tests.helpers.services import LEE, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

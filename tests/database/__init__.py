@@ -1,0 +1,1 @@
+"""Tests of the shared database layer: migrations and instants stored as UTC."""

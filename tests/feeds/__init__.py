@@ -1,0 +1,1 @@
+"""Tests of the iCalendar layer (feeds/): events and calendars as bytes."""

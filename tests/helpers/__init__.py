@@ -1,0 +1,1 @@
+"""Shared test helpers: services on a test database, a live server, receivers, parsers."""

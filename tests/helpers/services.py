@@ -1,0 +1,62 @@
+"""Services on a test database: settings that never reach beyond this machine, the seed visits."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from service.schedules.files import read_schedules
+from service.services import Services
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+SEED_VISITS = ROOT / "config" / "visits"
+POSTGRES_URL = os.environ.get("VISITCAL_TEST_POSTGRES_URL")
+BASE_URL = "http://visitcal.test"  # what make_settings writes into links
+LEE = "2026-01-lee-jae-myung-nara"
+MELONI = "2026-01-meloni-japan"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "base_url": BASE_URL,
+        "visits_dir": SEED_VISITS,
+        "change_check_seconds": 0,
+        # No test may reach beyond this machine, whatever URL it (or schemathesis) makes up.
+        "import_allow_public": False,
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def open_services(database_url: str, **overrides: object) -> Iterator[Services]:
+    """The real services on this database, migrated, closed at the end."""
+    services = Services.build(make_settings(database_url, **overrides))
+    services.db.migrate()
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def fresh_postgres(url: str) -> None:
+    """Empty the PostgreSQL database at `url`: a test starts with no table."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def load_seed(services: Services, now: datetime | None = None) -> None:
+    schedules = read_schedules([SEED_VISITS], services.settings.part_of_day)
+    services.catalog.apply(schedules, now or datetime(2026, 1, 9, 12, tzinfo=UTC))
+    services.feeds.invalidate()

@@ -1,0 +1,1 @@
+"""Interoperability: published feeds as strict clients and independent parsers read them."""

@@ -1,0 +1,1 @@
+"""Tests of publishing: feeds over HTTP, caching headers, private and filtered feeds."""

@@ -1,0 +1,1 @@
+"""Tests of reminders: planning, subscriptions, delivery, workers."""

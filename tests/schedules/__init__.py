@@ -1,0 +1,1 @@
+"""Tests of schedules: schedule files, the catalog's change rules, imports, organizer edits."""
