@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from service.errors import Conflict, InputError
+from service.errors import Conflict, InputError, PreconditionFailed
 from service.models import Segment, Visit
 from service.schedules.catalog import Catalog
 from service.schedules.lookup import segment_by_key, visit_by_slug
@@ -22,11 +22,6 @@ from service.schedules.spec import (
     VisitSpec,
     resolve_segment,
 )
-
-
-def _visit_row(catalog: Catalog, slug: str) -> Visit:
-    with catalog.db.session() as session:
-        return visit_by_slug(session, slug)
 
 
 def segment_row(catalog: Catalog, slug: str, key: str) -> Segment:
@@ -54,6 +49,12 @@ def _segment_input(
         raise InputError(field, error.reason) from None
 
 
+# Each edit below is made inside the catalog's write transaction, from the rows as they are under
+# its lock (Catalog.apply_edit): a PATCH merges into what the last writer committed rather than
+# into a copy read before, and "exists already" or If-Match holds until the commit. Validation
+# that needs no row runs before, outside the lock.
+
+
 def create_visit(
     catalog: Catalog,
     visit_data: dict[str, Any],
@@ -61,10 +62,8 @@ def create_visit(
     actor: str,
     now: datetime,
 ) -> None:
+    """A new visit with its first segments; Conflict when the slug is taken."""
     spec = _visit_spec(visit_data)
-    with catalog.db.session() as session:
-        if session.exec(select(Visit).where(Visit.slug == spec.slug)).first() is not None:
-            raise Conflict(f"visit {spec.slug!r} exists already")
     keys: set[str] = set()
     inputs = []
     for position, data in enumerate(segments):
@@ -73,53 +72,72 @@ def create_visit(
             raise InputError(f"segments[{position}].id", f"duplicate segment id {segment.key!r}")
         keys.add(segment.key)
         inputs.append(segment)
-    catalog.apply([ScheduleInput(spec, tuple(inputs), "api")], now, actor=actor)
+
+    def edit(session: Session) -> list[ScheduleInput]:
+        if session.exec(select(Visit).where(Visit.slug == spec.slug)).first() is not None:
+            raise Conflict(f"visit {spec.slug!r} exists already")
+        return [ScheduleInput(spec, tuple(inputs), "api")]
+
+    catalog.apply_edit(edit, now, actor=actor)
 
 
 def change_visit(
     catalog: Catalog, slug: str, change: dict[str, Any], actor: str, now: datetime
 ) -> None:
-    visit = _visit_row(catalog, slug)
-    data = visit_spec_data(visit)
-    for name, value in change.items():
-        if isinstance(value, dict) and isinstance(data.get(name), dict):
-            data[name] = {**data[name], **value}
-        else:
-            data[name] = value
-    if data["slug"] != slug:
+    """Change some of a visit's fields, keeping the others as they are."""
+    if change.get("slug", slug) != slug:
         raise InputError("slug", "a visit's slug cannot change (its UIDs derive from it)")
-    spec = _visit_spec(data)
-    with catalog.db.session() as session:
+
+    def edit(session: Session) -> list[ScheduleInput]:
+        visit = visit_by_slug(session, slug)
+        data = visit_spec_data(visit)
+        for name, value in change.items():
+            if isinstance(value, dict) and isinstance(data.get(name), dict):
+                data[name] = {**data[name], **value}
+            else:
+                data[name] = value
+        spec = _visit_spec(data)
         segments = list(session.exec(select(Segment).where(Segment.visit_id == visit.id)))
-    if spec.timezone != visit.timezone and segments:
-        raise InputError("timezone", "cannot change once the visit has segments")
-    # Segments must stay within the visit's days.
-    for segment in segments:
-        if segment.status != "cancelled":
-            _segment_input(catalog, segment_spec_data(segment), spec, f"segment {segment.key}")
-    catalog.apply([ScheduleInput(spec, (), "api", complete=False)], now, actor=actor)
+        if spec.timezone != visit.timezone and segments:
+            raise InputError("timezone", "cannot change once the visit has segments")
+        # Segments must stay within the visit's days.
+        for segment in segments:
+            if segment.status != "cancelled":
+                where = f"segment {segment.key}"
+                _segment_input(catalog, segment_spec_data(segment), spec, where)
+        return [ScheduleInput(spec, (), "api", complete=False)]
+
+    catalog.apply_edit(edit, now, actor=actor)
 
 
 def cancel_visit(catalog: Catalog, slug: str, actor: str, now: datetime) -> None:
     """The visit is called off: it stays, marked cancelled, with every segment cancelled."""
-    visit = _visit_row(catalog, slug)
-    spec = _visit_spec({**visit_spec_data(visit), "status": "cancelled"})
-    catalog.apply([ScheduleInput(spec, (), "api", complete=True)], now, actor=actor)
+
+    def edit(session: Session) -> list[ScheduleInput]:
+        visit = visit_by_slug(session, slug)
+        spec = _visit_spec({**visit_spec_data(visit), "status": "cancelled"})
+        return [ScheduleInput(spec, (), "api", complete=True)]
+
+    catalog.apply_edit(edit, now, actor=actor)
 
 
 def add_segment(
     catalog: Catalog, slug: str, data: dict[str, Any], actor: str, now: datetime
 ) -> None:
-    visit = _visit_row(catalog, slug)
-    spec = _visit_spec(visit_spec_data(visit))
-    segment = _segment_input(catalog, data, spec)
-    with catalog.db.session() as session:
+    """A new segment; Conflict when the visit has one with this id."""
+
+    def edit(session: Session) -> list[ScheduleInput]:
+        visit = visit_by_slug(session, slug)
+        spec = _visit_spec(visit_spec_data(visit))
+        segment = _segment_input(catalog, data, spec)
         taken = session.exec(
             select(Segment).where(Segment.visit_id == visit.id, Segment.key == segment.key)
         ).first()
-    if taken is not None:
-        raise Conflict(f"segment {segment.key!r} exists already in visit {slug!r}")
-    catalog.apply([ScheduleInput(spec, (segment,), "api", complete=False)], now, actor=actor)
+        if taken is not None:
+            raise Conflict(f"segment {segment.key!r} exists already in visit {slug!r}")
+        return [ScheduleInput(spec, (segment,), "api", complete=False)]
+
+    catalog.apply_edit(edit, now, actor=actor)
 
 
 def change_segment(
@@ -131,18 +149,24 @@ def change_segment(
     now: datetime,
     expected: int | None = None,
 ) -> None:
-    """Apply a partial change ("afternoon" -> start "15:00"); If-Match gives `expected`."""
+    """Apply a partial change ("afternoon" -> start "15:00") to the segment as it is now, so
+    that parallel changes of different fields all stay; If-Match gives `expected`, and a
+    segment no longer at that SEQUENCE is left alone (PreconditionFailed)."""
     if "id" in change and change["id"] != key:
         raise InputError("id", "a segment's id cannot change (its UID derives from it)")
-    visit = _visit_row(catalog, slug)
-    current = segment_row(catalog, slug, key)
-    spec = _visit_spec(visit_spec_data(visit))
-    data = merge_segment(segment_spec_data(current), change)
-    segment = _segment_input(catalog, data, spec)
-    expect = {(slug, key): expected} if expected is not None else None
-    catalog.apply(
-        [ScheduleInput(spec, (segment,), "api", complete=False)], now, actor=actor, expect=expect
-    )
+
+    def edit(session: Session) -> list[ScheduleInput]:
+        visit = visit_by_slug(session, slug)
+        current = segment_by_key(session, visit, key)
+        if expected is not None and current.sequence != expected:
+            raise PreconditionFailed(
+                f"segment {key!r} is at sequence {current.sequence}, not {expected}"
+            )
+        spec = _visit_spec(visit_spec_data(visit))
+        data = merge_segment(segment_spec_data(current), change)
+        return [ScheduleInput(spec, (_segment_input(catalog, data, spec),), "api", complete=False)]
+
+    catalog.apply_edit(edit, now, actor=actor)
 
 
 def cancel_segment(

@@ -80,6 +80,45 @@ def desk(seeded: Services) -> Iterator[Desk]:
         yield Desk(server.url, {"Authorization": f"Bearer {token}"}, seeded)
 
 
+def test_parallel_patches_without_if_match_keep_every_field(desk: Desk) -> None:
+    changes = {
+        "title": {"title": "Summit meeting (plenary)"},
+        "location": {"location": "Nara Hotel"},
+        "description": {"description": "Plenary session, then a joint press statement."},
+        "participants": {"participants": ["Lee Jae-myung", "Sousuke Takai", "Interpreters"]},
+        "tags": {"tags": ["summit", "press"]},
+        "start_at": {"start": "15:00", "end": "16:30"},
+    }
+    statuses = desk.race(
+        [
+            lambda client, body=body: client.patch(f"{SEGMENTS}/summit", json=body)
+            for body in changes.values()
+        ]
+    )
+    assert statuses == [200] * len(changes)
+    segment = desk.segment("summit")
+    assert segment is not None
+    assert segment.title == "Summit meeting (plenary)"
+    assert segment.location == "Nara Hotel"
+    assert segment.description == "Plenary session, then a joint press statement."
+    assert segment.participants == ["Lee Jae-myung", "Sousuke Takai", "Interpreters"]
+    assert segment.tags == ["summit", "press"]
+    assert segment.precision == "exact"
+    assert segment.sequence == len(changes)  # once per real change, no write-backs
+    # Each history entry changed what its request asked for, and nothing reverted another's.
+    history = desk.history("summit")
+    assert len(history) == len(changes)
+    for entry in history:
+        assert entry.after is not None
+        assert set(entry.after) - {"end_at", "precision", "part_of_day", "status"} in (
+            {name} for name in changes
+        )
+    event = desk.feed_event()
+    assert int(event["SEQUENCE"]) == len(changes)
+    assert str(event["LOCATION"]) == "Nara Hotel"
+    assert "Summit meeting (plenary)" in str(event["SUMMARY"])
+
+
 def test_parallel_patches_with_one_if_match_have_one_winner(desk: Desk) -> None:
     titles = [f"Summit meeting, version {n}" for n in range(10)]
     statuses = desk.race(
@@ -137,3 +176,50 @@ def test_a_hard_delete_with_a_stale_if_match_gets_412_and_keeps_the_segment(desk
     segment = desk.segment("dinner")
     assert segment is not None and segment.sequence == 1 and segment.location == "Nara Hotel"
     assert [entry.kind for entry in desk.history("dinner")] == ["changed"]
+
+
+def _new_visit(title: str) -> dict[str, object]:
+    return {
+        "slug": "2026-02-test-visit",
+        "title": title,
+        "first_day": "2026-02-10",
+        "last_day": "2026-02-11",
+        "guest": {"name": "A Guest", "office": "President"},
+        "host": {"name": "A Host", "office": "Prime Minister"},
+        "segments": [
+            {"id": "talks", "title": f"Talks ({title})", "kind": "meeting", "date": "2026-02-10"}
+        ],
+    }
+
+
+def test_parallel_creates_of_one_visit_give_one_201_and_409s(desk: Desk) -> None:
+    titles = [f"Test visit, desk {n}" for n in range(8)]
+    statuses = desk.race(
+        [
+            lambda client, title=title: client.post("/api/visits", json=_new_visit(title))
+            for title in titles
+        ]
+    )
+    assert Counter(statuses) == {201: 1, 409: len(titles) - 1}
+    winner = titles[statuses.index(201)]
+    segment = desk.segment("talks", "2026-02-test-visit")
+    assert segment is not None and segment.title == f"Talks ({winner})"
+    assert segment.sequence == 0 and segment.status != "cancelled"
+
+
+def test_parallel_creates_of_one_segment_give_one_201_and_409s(desk: Desk) -> None:
+    titles = [f"Press conference, desk {n}" for n in range(8)]
+    statuses = desk.race(
+        [
+            lambda client, title=title: client.post(
+                SEGMENTS,
+                json={"id": "press", "title": title, "kind": "press", "date": "2026-01-14"},
+            )
+            for title in titles
+        ]
+    )
+    assert Counter(statuses) == {201: 1, 409: len(titles) - 1}
+    segment = desk.segment("press")
+    assert segment is not None and segment.title == titles[statuses.index(201)]
+    assert segment.sequence == 0
+    assert [entry.kind for entry in desk.history("press")] == ["added"]
