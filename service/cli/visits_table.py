@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rich.table import Table
 from sqlmodel import select
 
 from service.errors import InputError
 from service.localtime import zone
 from service.models import Segment, Visit
+from service.schedules.when import Timing, when_line
 from service.services import Services
 
 
 def describe_time(segment: Segment, tz_name: str) -> str:
     """How a reader in `tz_name` should read the segment's time, approximations said as such."""
-    tz = zone(tz_name)
-    start = segment.start_at.astimezone(tz)
-    end = segment.end_at.astimezone(tz)
-    if segment.precision == "day":
-        local = zone(segment.timezone)
-        first = segment.start_at.astimezone(local).date()
-        last = (segment.end_at - timedelta(microseconds=1)).astimezone(local).date()
-        span = f"{first:%a %d %b}" if last == first else f"{first:%a %d %b} – {last:%a %d %b}"
-        return f"{span} ({segment.timezone}), time to be confirmed"
-    text = f"{start:%a %d %b %H:%M}–{end:%H:%M} {start:%Z}"
-    if segment.precision == "part_of_day":
-        text += f" ({segment.part_of_day}, time to be confirmed)"
-    return text
+    return when_line(Timing.of(segment), tz_name)
 
 
 def visits_table(services: Services, tz_name: str | None) -> Table:

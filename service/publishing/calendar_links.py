@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
-from service.localtime import zone
 from service.models import Segment
+from service.schedules.when import Timing
 
 
 def google_subscribe(webcal_url: str) -> str:
@@ -23,10 +23,8 @@ def outlook_subscribe(feed_url: str, name: str) -> str:
 def _google_dates(segment: Segment) -> str:
     if segment.precision == "day":
         # Whole days as the visit's zone counts them; the end date is exclusive, as in iCalendar.
-        local = zone(segment.timezone)
-        first = segment.start_at.astimezone(local).date()
-        after = (segment.end_at - timedelta(microseconds=1)).astimezone(local).date()
-        return f"{first:%Y%m%d}/{after + timedelta(days=1):%Y%m%d}"
+        first, last = Timing.of(segment).days()
+        return f"{first:%Y%m%d}/{last + timedelta(days=1):%Y%m%d}"
     start, end = (instant.astimezone(UTC) for instant in (segment.start_at, segment.end_at))
     return f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}"
 

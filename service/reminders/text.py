@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from service.localtime import zone
 from service.models import Segment, Visit
 from service.offsets import describe_offset
+from service.schedules.when import Timing, dated_line, when_in_zones
 
 
 @dataclass(frozen=True)
@@ -23,29 +22,10 @@ class Message:
     body: str
 
 
-def _clock(instant: datetime, tz_name: str) -> str:
-    local = instant.astimezone(zone(tz_name))
-    return f"{local:%H:%M} {local:%Z}"
-
-
-def _day(instant: datetime, tz_name: str) -> str:
-    return f"{instant.astimezone(zone(tz_name)):%a %d %b %Y}"
-
-
 def when(segment: Segment, visit: Visit, follower_tz: str) -> str:
     """ "15:00 JST / 07:00 CET", or what is known of an approximate time, in both zones."""
     zones = [visit.timezone] + ([follower_tz] if follower_tz != visit.timezone else [])
-    if segment.precision == "day":
-        last = segment.end_at - timedelta(microseconds=1)
-        first_day, last_day = _day(segment.start_at, visit.timezone), _day(last, visit.timezone)
-        span = first_day if first_day == last_day else f"{first_day} – {last_day}"
-        return f"{span} ({visit.timezone}), time to be confirmed"
-    if segment.precision == "part_of_day":
-        windows = " / ".join(
-            f"{_clock(segment.start_at, z).split()[0]}–{_clock(segment.end_at, z)}" for z in zones
-        )
-        return f"{segment.part_of_day} ({windows}), time to be confirmed"
-    return " / ".join(_clock(segment.start_at, z) for z in zones)
+    return when_in_zones(Timing.of(segment), zones)
 
 
 def headline(segment: Segment) -> str:
@@ -58,18 +38,6 @@ def headline(segment: Segment) -> str:
     return " — ".join(parts)
 
 
-def _local_line(segment: Segment, tz_name: str) -> str:
-    """The segment's day and time as a clock in `tz_name` shows it."""
-    tz = zone(tz_name)
-    start, end = segment.start_at.astimezone(tz), segment.end_at.astimezone(tz)
-    if segment.precision == "day":
-        return f"{start:%a %d %b %Y} ({tz_name}), time to be confirmed"
-    span = f"{start:%a %d %b %Y %H:%M}"
-    if segment.precision == "part_of_day":
-        return f"{span}–{end:%H:%M %Z} ({tz_name}), {segment.part_of_day}, time to be confirmed"
-    return f"{span} {start:%Z} ({tz_name})"
-
-
 def compose(
     kind: str,
     segment: Segment,
@@ -80,6 +48,7 @@ def compose(
     late: bool = False,
 ) -> Message:
     """A reminder ("in 1 hour: ...") or a notice ("Cancelled: ...") for one follower."""
+    timing = Timing.of(segment)
     moment = when(segment, visit, follower_tz)
     head = headline(segment)
     if kind == "reminder":
@@ -92,9 +61,14 @@ def compose(
         title = f"Time confirmed: {head} — {moment}"
     else:
         title = f"Changed: {head} — now {moment}"
-    lines = [title, "", f"Visit: {visit.title}", f"When: {_local_line(segment, visit.timezone)}"]
+    lines = [
+        title,
+        "",
+        f"Visit: {visit.title}",
+        f"When: {dated_line(Timing.of(segment), visit.timezone)}",
+    ]
     if follower_tz != visit.timezone:
-        lines.append(f"Your time: {_local_line(segment, follower_tz)}")
+        lines.append(f"Your time: {dated_line(timing, follower_tz)}")
     if segment.location:
         lines.append(f"Where: {segment.location}")
     if segment.participants:

@@ -32,9 +32,9 @@ from service.errors import InputError, PreconditionFailed
 from service.localtime import start_of_day, zone
 from service.models import SEGMENT_KINDS, Change, Segment, Visit
 from service.schedules.catalog import Catalog, LoadReport
+from service.schedules.fields import segment_as_input, visit_spec_data
 from service.schedules.lookup import visit_by_slug
 from service.schedules.remote_calendar import fetch_calendar
-from service.schedules.rows import visit_spec_data
 from service.schedules.spec import TEXT, TITLE, ScheduleInput, SegmentInput, VisitSpec, Windows
 from service.settings import Settings
 
@@ -259,26 +259,6 @@ def _segment_input(
     )
 
 
-def _kept(segment: Segment) -> SegmentInput:
-    """A stored segment as it is (a restricted one the calendar cannot know of)."""
-    return SegmentInput(
-        key=segment.key,
-        kind=segment.kind,
-        title=segment.title,
-        start_at=segment.start_at,
-        end_at=segment.end_at,
-        timezone=segment.timezone,
-        precision=segment.precision,
-        part_of_day=segment.part_of_day,
-        location=segment.location,
-        participants=tuple(segment.participants),
-        status=segment.status,
-        visibility=segment.visibility,
-        description=segment.description,
-        tags=tuple(segment.tags),
-    )
-
-
 def visit_spec(visit: Visit) -> VisitSpec:
     """The visit as stored: an import changes its segments, never the visit itself."""
     return VisitSpec.model_validate(visit_spec_data(visit))
@@ -335,7 +315,9 @@ def plan_import(
     imported = {segment_input.key for segment_input in inputs}
     for segment in segments:
         if segment.key not in imported and segment.visibility == "restricted":
-            inputs.append(_kept(segment))
+            inputs.append(
+                segment_as_input(segment)
+            )  # kept as it is: the calendar cannot know of it
     schedule = ScheduleInput(visit_spec(visit), tuple(inputs), origin=source, complete=True)
     return ImportPlan(schedule, lines, tuple(warnings))
 

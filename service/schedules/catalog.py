@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -20,7 +19,8 @@ from sqlmodel import Session, col, select
 from service.db import Database, mark_changed, mark_plan_changed
 from service.errors import Conflict, NotFound, PreconditionFailed
 from service.models import CatalogState, Change, Reminder, Segment, Visit
-from service.schedules.spec import ScheduleInput, SegmentInput, VisitSpec
+from service.schedules.fields import segment_columns, visit_columns, visit_row_columns
+from service.schedules.spec import ScheduleInput
 from service.schedules.vevents import render_key, render_segment
 from service.settings import Settings
 
@@ -56,41 +56,6 @@ class LoadReport:
 def _digest(data: Any) -> str:
     encoded = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(encoded.encode()).hexdigest()
-
-
-def _visit_fields(spec: VisitSpec) -> dict[str, Any]:
-    return {
-        "title": spec.title,
-        "guest_name": spec.guest.name,
-        "guest_office": spec.guest.office,
-        "guest_country": spec.guest.country,
-        "host_name": spec.host.name,
-        "host_office": spec.host.office,
-        "host_country": spec.host.country,
-        "place": spec.place,
-        "timezone": spec.timezone,
-        "first_day": spec.first_day,
-        "last_day": spec.last_day,
-        "status": spec.status,
-        "description": spec.description,
-        "source_name": spec.source.name,
-        "source_date": spec.source.date,
-        "source_url": spec.source.url,
-        "tags": list(spec.tags),
-    }
-
-
-_SEGMENT_FIELDS = tuple(
-    f.name for f in dataclass_fields(SegmentInput) if f.name not in ("key", "uid", "sequence")
-)
-
-
-def _segment_fields(spec: SegmentInput) -> dict[str, Any]:
-    # A plain dict: dataclasses.asdict deep-copies, which a bulk load pays per segment.
-    fields = {name: getattr(spec, name) for name in _SEGMENT_FIELDS}
-    fields["participants"] = list(spec.participants)
-    fields["tags"] = list(spec.tags)
-    return fields
 
 
 def _classify(segment: Segment, fields: dict[str, Any]) -> ChangeKind:
@@ -177,7 +142,7 @@ class Catalog:
                 report.unchanged += len(schedule.segments)
                 return  # the same file as last time: keep what the API changed since
             session.merge(CatalogState(name=f"file:{spec.slug}", value=schedule.file_digest))
-        fields = _visit_fields(spec)
+        fields = visit_columns(spec)
         digest = _digest(fields)
         visit = session.exec(select(Visit).where(Visit.slug == spec.slug)).first()
         visit_changed = False
@@ -190,7 +155,7 @@ class Catalog:
             report.visits_added.append(spec.slug)
             _record(session, visit, "", "added", actor, now, None, fields)
         elif visit.content_hash != digest:
-            before = _visit_row_fields(visit)
+            before = visit_row_columns(visit)
             for name, value in fields.items():
                 setattr(visit, name, value)
             visit.content_hash = digest
@@ -212,7 +177,7 @@ class Catalog:
         written: list[tuple[Segment, ChangeKind, datetime | None]] = []
         new_rows: list[dict[str, Any]] = []
         for segment_input in schedule.segments:
-            fields = _segment_fields(segment_input)
+            fields = segment_columns(segment_input)
             digest = _digest(fields)
             segment = existing.pop(segment_input.key, None)
             if segment is None:
@@ -236,7 +201,7 @@ class Catalog:
                 _record(session, visit, segment_input.key, "added", actor, now, None, fields)
             elif segment.content_hash != digest:
                 kind = _classify(segment, fields)
-                before = _row_fields(segment)
+                before = segment_columns(segment)
                 for name, value in fields.items():
                     setattr(segment, name, value)
                 self._bump(segment, digest, now)
@@ -256,13 +221,20 @@ class Catalog:
                 continue
             # Segments gone from a complete schedule stay in feeds as cancelled, so that
             # calendars that hold them learn of it instead of silently keeping them.
-            before = _row_fields(segment)
+            before = segment_columns(segment)
             segment.status = "cancelled"
-            self._bump(segment, _digest(_row_fields(segment)), now)
+            self._bump(segment, _digest(segment_columns(segment)), now)
             self._store(session, segment, visit)
             written.append((segment, "cancelled", segment.start_at))
             _record(
-                session, visit, segment.key, "cancelled", actor, now, before, _row_fields(segment)
+                session,
+                visit,
+                segment.key,
+                "cancelled",
+                actor,
+                now,
+                before,
+                segment_columns(segment),
             )
         session.flush()
         if new_rows:
@@ -317,7 +289,7 @@ class Catalog:
                 raise PreconditionFailed(
                     f"segment {key!r} is at sequence {segment.sequence}, not {expected}"
                 )
-            before = _row_fields(segment)
+            before = segment_columns(segment)
             session.execute(delete(Reminder).where(col(Reminder.segment_id) == segment.id))
             session.delete(segment)
             _record(session, visit, key, "deleted", actor, now.replace(microsecond=0), before, None)
@@ -415,46 +387,3 @@ def _write_history(session: Session) -> None:
     rows = session.info.pop("history", [])
     if rows:
         session.execute(insert(Change), rows)
-
-
-def _visit_row_fields(visit: Visit) -> dict[str, Any]:
-    return {name: getattr(visit, name) for name in _VISIT_FIELDS}
-
-
-_VISIT_FIELDS = (
-    "title",
-    "guest_name",
-    "guest_office",
-    "guest_country",
-    "host_name",
-    "host_office",
-    "host_country",
-    "place",
-    "timezone",
-    "first_day",
-    "last_day",
-    "status",
-    "description",
-    "source_name",
-    "source_date",
-    "source_url",
-    "tags",
-)
-
-
-def _row_fields(segment: Segment) -> dict[str, Any]:
-    return {
-        "kind": segment.kind,
-        "title": segment.title,
-        "start_at": segment.start_at,
-        "end_at": segment.end_at,
-        "timezone": segment.timezone,
-        "precision": segment.precision,
-        "part_of_day": segment.part_of_day,
-        "location": segment.location,
-        "participants": list(segment.participants),
-        "status": segment.status,
-        "visibility": segment.visibility,
-        "description": segment.description,
-        "tags": list(segment.tags),
-    }

@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 from service.errors import Conflict, InputError, PreconditionFailed
 from service.models import Segment, Visit
 from service.schedules.catalog import Catalog
+from service.schedules.fields import visit_spec_data
 from service.schedules.lookup import segment_by_key, visit_by_slug
-from service.schedules.rows import input_error, merge_segment, segment_spec_data, visit_spec_data
+from service.schedules.rows import input_error, merge_segment, segment_spec_data
 from service.schedules.spec import (
     FieldError,
     ScheduleInput,

@@ -9,33 +9,8 @@ from pydantic import ValidationError
 
 from service.errors import InputError
 from service.localtime import last_day, zone
-from service.models import Segment, Visit
+from service.models import Segment
 from service.schedules.spec import field_and_reason
-
-
-def visit_spec_data(visit: Visit) -> dict[str, Any]:
-    return {
-        "slug": visit.slug,
-        "title": visit.title,
-        "timezone": visit.timezone,
-        "first_day": visit.first_day,
-        "last_day": visit.last_day,
-        "status": visit.status,
-        "guest": {
-            "name": visit.guest_name,
-            "office": visit.guest_office,
-            "country": visit.guest_country,
-        },
-        "host": {
-            "name": visit.host_name,
-            "office": visit.host_office,
-            "country": visit.host_country,
-        },
-        "place": visit.place,
-        "description": visit.description,
-        "source": {"name": visit.source_name, "date": visit.source_date, "url": visit.source_url},
-        "tags": list(visit.tags),
-    }
 
 
 def default_status(precision: str) -> str:

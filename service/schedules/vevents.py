@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import quote
 
 from feeds import EventData, render_event
 from feeds.calendar import PRODID
 from service.models import Segment, Visit
 from service.settings import Settings
-
-
-def visit_url(visit: Visit, settings: Settings) -> str:
-    return f"{settings.base_url}/visits/{quote(visit.slug)}"
+from service.urls import visit_page
 
 
 def segment_event(segment: Segment | Any, visit: Visit, settings: Settings) -> EventData:
@@ -35,7 +31,7 @@ def segment_event(segment: Segment | Any, visit: Visit, settings: Settings) -> E
         participants=tuple(segment.participants),
         description=segment.description,
         categories=tuple(segment.tags),
-        url=f"{visit_url(visit, settings)}#{segment.key}",
+        url=f"{visit_page(settings.base_url, visit.slug)}#{segment.key}",
         organizer_name=visit.source_name or visit.host_name or visit.title,
         organizer_email=settings.organizer_email,
     )

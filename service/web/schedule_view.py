@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from sqlmodel import col, select
 
@@ -16,7 +16,15 @@ from service.errors import InputError
 from service.localtime import zone
 from service.models import Change, Segment, Visit
 from service.publishing.calendar_links import google_event, google_subscribe, outlook_subscribe
+from service.schedules.fields import TIME_COLUMNS
 from service.schedules.lookup import visit_by_slug
+from service.schedules.when import (
+    Timing,
+    When,
+    describe_when,
+    long_day,
+    when_phrase,
+)
 from service.services import Services
 
 # The zone a reader from the guest's country most likely keeps. Countries with several zones
@@ -42,9 +50,8 @@ GUEST_ZONES = {
     "new zealand": "Pacific/Auckland",
 }
 RECENT = timedelta(days=7)
-_TIME_FIELDS = ("start_at", "end_at", "precision", "part_of_day", "timezone")
 _FIELD_WORDS = {
-    **dict.fromkeys(_TIME_FIELDS, "time"),
+    **dict.fromkeys(TIME_COLUMNS, "time"),
     "title": "title",
     "kind": "kind",
     "location": "place",
@@ -76,19 +83,6 @@ def zone_names() -> tuple[str, ...]:
     return ("UTC", *sorted(names))
 
 
-def stamp(instant: datetime) -> str:
-    """An instant as HTML's <time datetime> reads it."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def short_day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b}"
-
-
-def long_day(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
 def visit_dates(first: date, last: date) -> str:
     """ "Tue 13 – Wed 14 January 2026", with only what differs repeated."""
     if first == last:
@@ -98,85 +92,6 @@ def visit_dates(first: date, last: date) -> str:
     if first.year == last.year:
         return f"{first:%a} {first.day} {first:%B} – {last:%a} {last.day} {last:%B %Y}"
     return f"{long_day(first)} – {long_day(last)}"
-
-
-@dataclass(frozen=True)
-class Timing:
-    """When a segment happens, as stored (the current one or one from the history)."""
-
-    start: datetime
-    end: datetime
-    precision: str
-    part_of_day: str | None
-    timezone: str
-
-    @classmethod
-    def of(cls, segment: Segment) -> Timing:
-        return cls(
-            segment.start_at,
-            segment.end_at,
-            segment.precision,
-            segment.part_of_day,
-            segment.timezone,
-        )
-
-    def days(self) -> tuple[date, date]:
-        """First and last day in the segment's own zone (for whole-day segments)."""
-        local = zone(self.timezone)
-        last = (self.end - timedelta(microseconds=1)).astimezone(local).date()
-        return self.start.astimezone(local).date(), last
-
-
-def clock_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    """ "13:00–18:00 JST"; the end's day is named when the zone shows it on another day."""
-    first, last = start.astimezone(tz), end.astimezone(tz)
-    if first == last:
-        return f"{first:%H:%M %Z}"
-    ends_same_day = (last - timedelta(microseconds=1)).date() == first.date()
-    if first.strftime("%Z") != last.strftime("%Z"):  # a DST change inside the segment
-        end_text = f"{last:%H:%M %Z}"
-        return f"{first:%H:%M %Z}–{'' if ends_same_day else short_day(last.date()) + ' '}{end_text}"
-    if ends_same_day:
-        return f"{first:%H:%M}–{last:%H:%M %Z}"
-    return f"{first:%H:%M} – {short_day(last.date())} {last:%H:%M %Z}"
-
-
-@dataclass(frozen=True)
-class When:
-    day: date  # the day it is listed under, in the zone shown
-    text: str  # "13:00–18:00 JST", or the days of a whole-day segment
-    note: str  # "afternoon, time to be confirmed"; empty for a clock time
-    local: str  # the same in the visit's zone when the page shows another zone, else empty
-    start: str  # the start instant for <time datetime>
-    approximate: bool
-
-
-def describe_when(timing: Timing, tz_name: str) -> When:
-    """How a reader in `tz_name` reads a segment's time; approximate times said as such."""
-    tz, home = zone(tz_name), zone(timing.timezone)
-    if timing.precision == "day":
-        first, last = timing.days()
-        text = short_day(first) if first == last else f"{short_day(first)} – {short_day(last)}"
-        where = "" if tz_name == timing.timezone else f", dates as in {timing.timezone}"
-        note = f"whole day{where}, time to be confirmed"
-        return When(first, text, note, "", stamp(timing.start), True)
-    text = clock_span(timing.start, timing.end, tz)
-    local = ""
-    if tz_name != timing.timezone:
-        local_day = short_day(timing.start.astimezone(home).date())
-        local = f"{local_day}, {clock_span(timing.start, timing.end, home)}"
-    approximate = timing.precision == "part_of_day"
-    note = f"{timing.part_of_day}, time to be confirmed" if approximate else ""
-    return When(
-        timing.start.astimezone(tz).date(), text, note, local, stamp(timing.start), approximate
-    )
-
-
-def _when_text(timing: Timing, tz_name: str) -> str:
-    when = describe_when(timing, tz_name)
-    day = short_day(when.day)
-    text = when.text if timing.precision == "day" else f"{day}, {when.text}"
-    return f"{when.note.split(',')[0]}, {text}" if when.approximate else text
 
 
 @dataclass(frozen=True)
@@ -212,7 +127,7 @@ def describe_change(
     if words:
         text += ": " + ", ".join(words)
     was: list[str] = []
-    if any(name in before for name in _TIME_FIELDS):
+    if any(name in before for name in TIME_COLUMNS):
         old = Timing(
             _instant(before.get("start_at", segment.start_at)),
             _instant(before.get("end_at", segment.end_at)),
@@ -220,7 +135,7 @@ def describe_change(
             before.get("part_of_day", segment.part_of_day),
             str(before.get("timezone", segment.timezone)),
         )
-        was.append(f"time was {_when_text(old, tz_name)}")
+        was.append(f"time was {when_phrase(old, tz_name)}")
     for name, word in (("title", "title"), ("location", "place"), ("status", "status")):
         if name in fields and before.get(name):
             was.append(f"{word} was {before[name]}")

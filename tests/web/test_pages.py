@@ -15,8 +15,8 @@ from sqlmodel import select
 from service.errors import InputError
 from service.models import Segment, Subscription
 from service.schedules.files import read_schedules
+from service.schedules.when import Timing, describe_when
 from service.services import Services
-from service.web.schedule_view import Timing, describe_when
 from service.web.signup_form import SignupForm, email_channel, signup_request
 from tests.helpers.live_server import LiveServer
 from tests.helpers.services import LEE, MELONI
