@@ -1,5 +1,12 @@
 """Writing schedules into the database under the change rules: stable UIDs, SEQUENCE+1 on
-change, cancelled rather than deleted, every VEVENT rendered once when its segment is written."""
+change, cancelled rather than deleted, every VEVENT rendered once when its segment is written.
+
+A schedule is applied in steps named after the rules: a file unchanged since the last load is
+skipped (`_same_file_as_last_load`); the visit row is written (`_write_visit`); If-Match is
+checked (`check_sequence`); each segment is added with a stable UID (`_add_segment`) or updated
+with SEQUENCE+1 (`_update_segment`); a segment missing from a complete schedule is cancelled,
+not deleted (`_cancel_missing_segment`); new rows go in with one INSERT
+(`_insert_added_segments`)."""
 
 from __future__ import annotations
 
@@ -20,7 +27,8 @@ from service.db import Database, mark_changed, mark_plan_changed
 from service.errors import Conflict, NotFound, PreconditionFailed
 from service.models import CatalogState, Change, Reminder, Segment, Visit
 from service.schedules.fields import segment_columns, visit_columns, visit_row_columns
-from service.schedules.spec import ScheduleInput
+from service.schedules.lookup import segment_by_key, visit_by_slug
+from service.schedules.spec import ScheduleInput, SegmentInput, VisitSpec
 from service.schedules.vevents import render_key, render_segment
 from service.settings import Settings
 
@@ -68,6 +76,101 @@ def _classify(segment: Segment, fields: dict[str, Any]) -> ChangeKind:
     if segment.start_at != fields["start_at"] or segment.end_at != fields["end_at"]:
         return "moved"
     return "changed"
+
+
+@dataclass
+class _VisitWrite:
+    """One visit's part of a write: what its steps share and what they leave for the report."""
+
+    session: Session
+    visit: Visit
+    visit_changed: bool
+    now: datetime
+    actor: str
+    report: LoadReport
+    written: list[tuple[Segment, ChangeKind, datetime | None]] = field(default_factory=list)
+    added: list[dict[str, Any]] = field(default_factory=list)  # rows for one INSERT
+
+    def record(
+        self, key: str, kind: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        _record(self.session, self.visit, key, kind, self.actor, self.now, before, after)
+
+
+def _same_file_as_last_load(session: Session, schedule: ScheduleInput) -> bool:
+    """Whether a schedule file is the one applied last time (then it is skipped); otherwise its
+    digest is remembered for the next load."""
+    if not schedule.file_digest:
+        return False
+    name = f"file:{schedule.visit.slug}"
+    loaded = session.get(CatalogState, name)
+    if loaded is not None and loaded.value == schedule.file_digest:
+        return True
+    session.merge(CatalogState(name=name, value=schedule.file_digest))
+    return False
+
+
+def _write_visit(
+    session: Session, spec: VisitSpec, now: datetime, report: LoadReport, actor: str
+) -> tuple[Visit, bool]:
+    """The visit's row, added or changed to match `spec`, and whether it changed."""
+    fields = visit_columns(spec)
+    digest = _digest(fields)
+    visit = session.exec(select(Visit).where(Visit.slug == spec.slug)).first()
+    if visit is None:
+        visit = Visit(slug=spec.slug, content_hash=digest, created_at=now, changed_at=now, **fields)
+        session.add(visit)
+        session.flush()
+        report.visits_added.append(spec.slug)
+        _record(session, visit, "", "added", actor, now, None, fields)
+        return visit, False
+    if visit.content_hash == digest:
+        return visit, False
+    before = visit_row_columns(visit)
+    for name, value in fields.items():
+        setattr(visit, name, value)
+    visit.content_hash = digest
+    visit.changed_at = max(now, visit.changed_at + timedelta(seconds=1))
+    session.add(visit)
+    report.visits_changed.append(spec.slug)
+    _record(session, visit, "", "changed", actor, now, before, fields)
+    return visit, True
+
+
+def check_sequence(segment: Segment, expected: int) -> None:
+    """If-Match: the writer saw SEQUENCE `expected`; a segment that has moved on is refused."""
+    if segment.sequence != expected:
+        raise PreconditionFailed(
+            f"segment {segment.key!r} is at sequence {segment.sequence}, not {expected}"
+        )
+
+
+def _insert_added_segments(write: _VisitWrite) -> None:
+    """The new segments in one INSERT, reported with the ids the database gave them."""
+    if not write.added:
+        return
+    write.session.execute(insert(Segment), write.added)
+    ids = dict(
+        write.session.execute(
+            select(Segment.key, Segment.id).where(
+                Segment.visit_id == write.visit.id,
+                col(Segment.key).in_([row["key"] for row in write.added]),
+            )
+        ).all()
+    )
+    for row in write.added:
+        write.report.changes.append(
+            SegmentChange(ids[row["key"]], row["uid"], "added", None, row["start_at"])
+        )
+
+
+def _report_written_segments(write: _VisitWrite) -> None:
+    for segment, kind, before_start in write.written:
+        assert segment.id is not None
+        after_start = None if kind == "cancelled" else segment.start_at
+        write.report.changes.append(
+            SegmentChange(segment.id, segment.uid, kind, before_start, after_start)
+        )
 
 
 class Catalog:
@@ -135,128 +238,88 @@ class Catalog:
         actor: str,
         expect: Mapping[tuple[str, str], int],
     ) -> None:
-        spec = schedule.visit
-        if schedule.file_digest:
-            loaded = session.get(CatalogState, f"file:{spec.slug}")
-            if loaded is not None and loaded.value == schedule.file_digest:
-                report.unchanged += len(schedule.segments)
-                return  # the same file as last time: keep what the API changed since
-            session.merge(CatalogState(name=f"file:{spec.slug}", value=schedule.file_digest))
-        fields = visit_columns(spec)
-        digest = _digest(fields)
-        visit = session.exec(select(Visit).where(Visit.slug == spec.slug)).first()
-        visit_changed = False
-        if visit is None:
-            visit = Visit(
-                slug=spec.slug, content_hash=digest, created_at=now, changed_at=now, **fields
-            )
-            session.add(visit)
-            session.flush()
-            report.visits_added.append(spec.slug)
-            _record(session, visit, "", "added", actor, now, None, fields)
-        elif visit.content_hash != digest:
-            before = visit_row_columns(visit)
-            for name, value in fields.items():
-                setattr(visit, name, value)
-            visit.content_hash = digest
-            visit.changed_at = max(now, visit.changed_at + timedelta(seconds=1))
-            session.add(visit)
-            report.visits_changed.append(spec.slug)
-            visit_changed = True
-            _record(session, visit, "", "changed", actor, now, before, fields)
-        assert visit.id is not None
-
-        existing = {
+        if _same_file_as_last_load(session, schedule):
+            report.unchanged += len(schedule.segments)
+            return  # keep what the API changed since
+        visit, visit_changed = _write_visit(session, schedule.visit, now, report, actor)
+        write = _VisitWrite(session, visit, visit_changed, now, actor, report)
+        stored = {
             s.key: s for s in session.exec(select(Segment).where(Segment.visit_id == visit.id))
         }
         for (slug, key), sequence in expect.items():
-            if slug == spec.slug and key in existing and existing[key].sequence != sequence:
-                raise PreconditionFailed(
-                    f"segment {key!r} is at sequence {existing[key].sequence}, not {sequence}"
-                )
-        written: list[tuple[Segment, ChangeKind, datetime | None]] = []
-        new_rows: list[dict[str, Any]] = []
+            if slug == visit.slug and key in stored:
+                check_sequence(stored[key], sequence)
         for segment_input in schedule.segments:
-            fields = segment_columns(segment_input)
-            digest = _digest(fields)
-            segment = existing.pop(segment_input.key, None)
+            segment = stored.pop(segment_input.key, None)
             if segment is None:
-                uid = segment_input.uid or (
-                    f"{spec.slug}.{segment_input.key}@{self.settings.uid_domain}"
-                )
-                row = {
-                    "visit_id": visit.id,
-                    "key": segment_input.key,
-                    "uid": uid,
-                    "sequence": segment_input.sequence or 0,
-                    "content_hash": digest,
-                    "created_at": now,
-                    "changed_at": now,
-                    **fields,
-                }
-                # New segments go in with one multi-row INSERT: building an ORM object per
-                # segment costs more than rendering its VEVENT.
-                row["ics"] = render_segment(SimpleNamespace(**row), visit, self.settings)
-                new_rows.append(row)
-                _record(session, visit, segment_input.key, "added", actor, now, None, fields)
-            elif segment.content_hash != digest:
-                kind = _classify(segment, fields)
-                before = segment_columns(segment)
-                for name, value in fields.items():
-                    setattr(segment, name, value)
-                self._bump(segment, digest, now)
-                if segment_input.sequence is not None:
-                    segment.sequence = max(segment.sequence, segment_input.sequence)
-                self._store(session, segment, visit)
-                written.append((segment, kind, before["start_at"]))
-                _record(session, visit, segment.key, kind, actor, now, before, fields)
+                self._add_segment(write, segment_input)
+            else:
+                self._update_segment(write, segment, segment_input)
+        for segment in stored.values():
+            if schedule.complete and segment.status != "cancelled":
+                self._cancel_missing_segment(write, segment)
             elif visit_changed:
                 self._store(session, segment, visit)
-            else:
-                report.unchanged += 1
-        for segment in existing.values():
-            if not schedule.complete or segment.status == "cancelled":
-                if visit_changed:
-                    self._store(session, segment, visit)
-                continue
-            # Segments gone from a complete schedule stay in feeds as cancelled, so that
-            # calendars that hold them learn of it instead of silently keeping them.
-            before = segment_columns(segment)
-            segment.status = "cancelled"
-            self._bump(segment, _digest(segment_columns(segment)), now)
-            self._store(session, segment, visit)
-            written.append((segment, "cancelled", segment.start_at))
-            _record(
-                session,
-                visit,
-                segment.key,
-                "cancelled",
-                actor,
-                now,
-                before,
-                segment_columns(segment),
-            )
         session.flush()
-        if new_rows:
-            session.execute(insert(Segment), new_rows)
-            ids = dict(
-                session.execute(
-                    select(Segment.key, Segment.id).where(
-                        Segment.visit_id == visit.id,
-                        col(Segment.key).in_([row["key"] for row in new_rows]),
-                    )
-                ).all()
-            )
-            for row in new_rows:
-                report.changes.append(
-                    SegmentChange(ids[row["key"]], row["uid"], "added", None, row["start_at"])
-                )
-        for segment, kind, before_start in written:
-            assert segment.id is not None
-            after_start = None if kind == "cancelled" else segment.start_at
-            report.changes.append(
-                SegmentChange(segment.id, segment.uid, kind, before_start, after_start)
-            )
+        _insert_added_segments(write)
+        _report_written_segments(write)
+
+    def _add_segment(self, write: _VisitWrite, segment_input: SegmentInput) -> None:
+        """A new segment keeps the UID it came with (an import) or gets a stable one from the
+        visit's slug and its id."""
+        fields = segment_columns(segment_input)
+        visit = write.visit
+        row = {
+            "visit_id": visit.id,
+            "key": segment_input.key,
+            "uid": segment_input.uid
+            or f"{visit.slug}.{segment_input.key}@{self.settings.uid_domain}",
+            "sequence": segment_input.sequence or 0,
+            "content_hash": _digest(fields),
+            "created_at": write.now,
+            "changed_at": write.now,
+            **fields,
+        }
+        # New segments go in with one multi-row INSERT: building an ORM object per segment
+        # costs more than rendering its VEVENT.
+        row["ics"] = render_segment(SimpleNamespace(**row), visit, self.settings)
+        write.added.append(row)
+        write.record(segment_input.key, "added", None, fields)
+
+    def _update_segment(
+        self, write: _VisitWrite, segment: Segment, segment_input: SegmentInput
+    ) -> None:
+        """A changed segment gets SEQUENCE+1 (at least the SEQUENCE an import brings); an
+        unchanged one is rendered again only when its visit's fields changed."""
+        fields = segment_columns(segment_input)
+        digest = _digest(fields)
+        if segment.content_hash == digest:
+            if write.visit_changed:  # the visit's fields are part of every VEVENT
+                self._store(write.session, segment, write.visit)
+            else:
+                write.report.unchanged += 1
+            return
+        kind = _classify(segment, fields)
+        before = segment_columns(segment)
+        for name, value in fields.items():
+            setattr(segment, name, value)
+        self._bump(segment, digest, write.now)
+        if segment_input.sequence is not None:
+            segment.sequence = max(segment.sequence, segment_input.sequence)
+        self._store(write.session, segment, write.visit)
+        write.written.append((segment, kind, before["start_at"]))
+        write.record(segment.key, kind, before, fields)
+
+    def _cancel_missing_segment(self, write: _VisitWrite, segment: Segment) -> None:
+        """A segment gone from a complete schedule stays in feeds as cancelled, so that
+        calendars that hold it learn of it instead of silently keeping it."""
+        before = segment_columns(segment)
+        segment.status = "cancelled"
+        after = segment_columns(segment)
+        self._bump(segment, _digest(after), write.now)
+        self._store(write.session, segment, write.visit)
+        write.written.append((segment, "cancelled", segment.start_at))
+        write.record(segment.key, "cancelled", before, after)
 
     @staticmethod
     def _bump(segment: Segment, digest: str, now: datetime) -> None:
@@ -277,18 +340,13 @@ class Catalog:
         """Remove a segment for good (and its reminders): explicit, for mistakes; a segment
         that will not happen is cancelled instead, so that calendars learn of it."""
         with self._write() as session:
-            visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
-            segment = None
-            if visit is not None:
-                segment = session.exec(
-                    select(Segment).where(Segment.visit_id == visit.id, Segment.key == key)
-                ).first()
-            if visit is None or segment is None:
-                raise NotFound(f"no segment {key!r} in visit {slug!r}")
-            if expected is not None and segment.sequence != expected:
-                raise PreconditionFailed(
-                    f"segment {key!r} is at sequence {segment.sequence}, not {expected}"
-                )
+            try:
+                visit = visit_by_slug(session, slug)
+                segment = segment_by_key(session, visit, key)
+            except NotFound:
+                raise NotFound(f"no segment {key!r} in visit {slug!r}") from None
+            if expected is not None:
+                check_sequence(segment, expected)
             before = segment_columns(segment)
             session.execute(delete(Reminder).where(col(Reminder.segment_id) == segment.id))
             session.delete(segment)
@@ -300,9 +358,7 @@ class Catalog:
     def delete_visit(self, slug: str) -> None:
         """Remove a visit, its segments, reminders and history for good."""
         with self._write() as session:
-            visit = session.exec(select(Visit).where(Visit.slug == slug)).first()
-            if visit is None:
-                raise NotFound(f"no visit {slug!r}")
+            visit = visit_by_slug(session, slug)
             segment_ids = select(Segment.id).where(Segment.visit_id == visit.id)
             session.execute(delete(Reminder).where(col(Reminder.segment_id).in_(segment_ids)))
             session.execute(delete(Segment).where(col(Segment.visit_id) == visit.id))

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from service.errors import Conflict, InputError, PreconditionFailed
+from service.errors import Conflict, InputError
 from service.models import Segment, Visit
-from service.schedules.catalog import Catalog
+from service.schedules.catalog import Catalog, check_sequence
 from service.schedules.fields import visit_spec_data
 from service.schedules.lookup import segment_by_key, visit_by_slug
 from service.schedules.rows import input_error, merge_segment, segment_spec_data
@@ -159,10 +159,8 @@ def change_segment(
     def edit(session: Session) -> list[ScheduleInput]:
         visit = visit_by_slug(session, slug)
         current = segment_by_key(session, visit, key)
-        if expected is not None and current.sequence != expected:
-            raise PreconditionFailed(
-                f"segment {key!r} is at sequence {current.sequence}, not {expected}"
-            )
+        if expected is not None:
+            check_sequence(current, expected)
         spec = _visit_spec(visit_spec_data(visit))
         data = merge_segment(segment_spec_data(current), change)
         return [ScheduleInput(spec, (_segment_input(catalog, data, spec),), "api", complete=False)]
