@@ -113,8 +113,17 @@ class Subscription(SQLModel, table=True):
     label: str = ""
     token_hash: str = Field(max_length=64)
     active: bool = True
+    # Nothing but the confirmation message goes to the channel until whoever reads it confirms
+    # (double opt-in): a stranger cannot aim reminders at someone else's mailbox or webhook.
+    confirmed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
     created_at: datetime = _instant()
     changed_at: datetime = _instant()
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 REMINDER_STATES = ("pending", "claimed", "sent", "failed", "missed", "cancelled")

@@ -15,6 +15,35 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# The Apprise schemes a follower may sign up with, by default. Apprise also speaks to this
+# machine (syslog://, file-like and desktop plugins: dbus://, gnome://, macosx://, windows://) and
+# over raw sockets; a stranger's channel must reach only network services over HTTP or SMTP,
+# which the address policy checks on every connection.
+DEFAULT_SCHEMES = (
+    "mailto",
+    "mailtos",
+    "ntfy",
+    "ntfys",
+    "json",
+    "jsons",
+    "form",
+    "forms",
+    "xml",
+    "xmls",
+    "slack",
+    "tgram",
+    "matrix",
+    "matrixs",
+    "discord",
+    "gotify",
+    "gotifys",
+    "pover",
+    "mmost",
+    "mmosts",
+    "rocket",
+    "rockets",
+)
+
 
 def settings_file() -> Path:
     return Path(os.environ.get("VISITCAL_SETTINGS_FILE", "config/settings.toml"))
@@ -40,6 +69,14 @@ class Settings(BaseSettings):
     # An Apprise mailto:// base (server, login, sender) that turns an email address given on the
     # sign-up page into a channel; empty: the page accepts only Apprise URLs.
     smtp_url: str = ""
+    # Channels (Apprise URLs) followers may sign up with; see service/reminders/channel_policy.py
+    channel_schemes: list[str] = list(DEFAULT_SCHEMES)
+    # Deliver to loopback, private-network and link-local addresses too (tests, `make demo`, an
+    # intranet); off, a sign-up cannot aim the worker at the machine's own network.
+    channel_allow_private: bool = False
+    # A sign-up gets one confirmation message and nothing else until confirmed; unconfirmed, it
+    # is removed after this many hours.
+    confirm_within_hours: float = Field(default=48, gt=0)
     worker_batch: int = Field(default=200, gt=0)
     worker_threads: int = Field(default=16, gt=0)
     lease_seconds: float = Field(default=60, gt=0)  # a claim older than this is taken over

@@ -1,5 +1,6 @@
 """Every public address visitcal hands out: pages, feeds, downloads, private feeds, change
-feeds and signed unsubscribe links. `base` is the public base URL, or "" for a site path."""
+feeds and signed confirmation and unsubscribe links. `base` is the public base URL, or "" for a
+site path."""
 
 from __future__ import annotations
 
@@ -51,6 +52,17 @@ def unsubscribe_link(base: str, secret: bytes, subscription_id: str) -> str:
 def unsubscribe_link_signed(secret: bytes, subscription_id: str, signature: str | None) -> bool:
     """Whether `signature` is the one `unsubscribe_link` wrote for this subscription."""
     return signature_matches(secret, f"unsubscribe:{subscription_id}", signature)
+
+
+def confirm_link(base: str, secret: bytes, subscription_id: str) -> str:
+    """The link in a sign-up's confirmation message: signed, bound to one subscription."""
+    signature = sign(secret, f"confirm:{subscription_id}")
+    return f"{subscription_manage(base, subscription_id)}/confirm?sig={signature}"
+
+
+def confirm_link_signed(secret: bytes, subscription_id: str, signature: str | None) -> bool:
+    """Whether `signature` is the one `confirm_link` wrote for this subscription."""
+    return signature_matches(secret, f"confirm:{subscription_id}", signature)
 
 
 def webcal(url: str) -> str:

@@ -190,6 +190,7 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @app.command()
 def up(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate, load config/visits/, serve, and run the reminder worker: one process."""
+    from service.reminders.channel_policy import ChannelPolicy
     from service.reminders.channels import AppriseSender
     from service.reminders.worker import ReminderWorker
 
@@ -198,7 +199,11 @@ def up(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         services.catalog.rerender_if_needed()
         _load(services, [services.settings.visits_dir])
         _print_links(services)
-        reminder_worker = ReminderWorker(services.db, services.settings, AppriseSender())
+        reminder_worker = ReminderWorker(
+            services.db,
+            services.settings,
+            AppriseSender(ChannelPolicy.from_settings(services.settings)),
+        )
         reminder_worker.start()
         try:
             _serve(services, host, port)
@@ -236,12 +241,17 @@ def visits(
 @app.command()
 def worker() -> None:
     """Run the reminder worker alone (scale out: any number, sharing PostgreSQL)."""
+    from service.reminders.channel_policy import ChannelPolicy
     from service.reminders.channels import AppriseSender
     from service.reminders.worker import ReminderWorker
 
     with _services() as services:
         services.db.migrate()
-        reminder_worker = ReminderWorker(services.db, services.settings, AppriseSender())
+        reminder_worker = ReminderWorker(
+            services.db,
+            services.settings,
+            AppriseSender(ChannelPolicy.from_settings(services.settings)),
+        )
         reminder_worker.start()
         out.print(f"worker {reminder_worker.worker_id} running; Ctrl-C stops", highlight=False)
         stop = threading.Event()
@@ -284,11 +294,13 @@ def subscribe(
         }
         if before is not None:
             data["offsets"] = [part for part in before.split(",") if part.strip()] or [""]
+        # An operator at the console vouches for the channel: no confirmation message.
         created = create_subscription(
             services.db,
             services.settings,
             request_from(data, SubscriptionRequest),
             datetime.now(UTC),
+            confirmed=True,
         )
         out.print(
             f"subscribed {created.subscription.id} ({created.subscription.channel_redacted})\n"
@@ -497,7 +509,9 @@ def demo(
     if speed <= 0 or speed > 100:
         err.print("error: --speed: give a number above 0 and at most 100", highlight=False)
         raise typer.Exit(2)
-    services = Services.build(get_settings().model_copy(update={"database_url": database}))
+    # The demo's receiver listens on 127.0.0.1: the demo allows loopback channels, for itself.
+    demo_settings = {"database_url": database, "channel_allow_private": True}
+    services = Services.build(get_settings().model_copy(update=demo_settings))
     try:
         services.db.migrate()
         run_demo(services, out, speed=speed)

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from rich.console import Console
 
 from service.localtime import zone
+from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.channels import AppriseSender
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.reminders.worker import ReminderWorker
@@ -141,6 +142,7 @@ def run_demo(
                 channel=receiver.url, visits=[SLUG], offsets=offsets, timezone=follower_tz
             ),
             datetime.now(UTC),
+            confirmed=True,  # the operator runs the demo: the channel is theirs
         )
         console.print(
             f"Demo visit loaded: arrival at {arrival:%H:%M:%S} UTC, "
@@ -150,7 +152,11 @@ def run_demo(
             "Waiting for reminders; Ctrl-C stops.",
             highlight=False,
         )
-        worker = ReminderWorker(services.db, services.settings, AppriseSender())
+        worker = ReminderWorker(
+            services.db,
+            services.settings,
+            AppriseSender(ChannelPolicy.from_settings(services.settings)),
+        )
         worker.start()
         try:
             time.sleep(max(0.0, timeline.move_at - (time.monotonic() - began)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import logging
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,17 +16,24 @@ import requests
 import requests.api
 from apprise.plugins.base import NotifyBase
 
+from service.address_policy import AddressRefused
+from service.reminders.channel_policy import ChannelPolicy, scheme_of
+
 _MAX_URL = 2000
 
 
-def check_channel(url: str) -> str:
-    """The channel URL if Apprise accepts it; ValueError otherwise (the URL is not echoed)."""
+def check_channel(url: str, policy: ChannelPolicy) -> str:
+    """The channel URL if Apprise and the channel policy accept it; ValueError otherwise (the
+    URL is not echoed)."""
     if not url or len(url) > _MAX_URL:
         raise ValueError("give an Apprise URL (mailto://, json://, ntfy://, slack://, ...)")
-    if apprise.Apprise.instantiate(url) is None:
-        scheme = url.split("://", 1)[0] if "://" in url else ""
+    policy.check_scheme(url)
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        scheme = scheme_of(url)
         hint = f" for {scheme}://" if scheme and scheme.isalnum() and len(scheme) < 20 else ""
         raise ValueError(f"Apprise does not accept this URL{hint} (see Apprise's URL formats)")
+    policy.check_sign_up(url, plugin)
     return url
 
 
@@ -75,9 +83,12 @@ _INLINE = apprise.AppriseAsset(service_timeout=0)
 
 
 class AppriseSender:
-    """Delivers through Apprise; one parsed plugin per channel URL, reused."""
+    """Delivers through Apprise; one parsed plugin per channel URL, reused. The channel policy
+    is applied again at every send: a name that resolved outside at sign-up and inside now is
+    refused, on every HTTP request (redirects included) and for an email's SMTP server."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: ChannelPolicy) -> None:
+        self.policy = policy
         self._plugins: dict[str, apprise.Apprise] = {}
         self._lock = threading.Lock()
         self._log = _CallLog()
@@ -101,9 +112,14 @@ class AppriseSender:
             return plugin
 
     def send(self, channel: str, title: str, body: str) -> Outcome:
+        try:
+            self._check(channel)
+        except (ValueError, AddressRefused) as refused:
+            return Outcome(False, f"refused: {refused}"[:1000])
         lines: list[str] = []
         token = self._log.lines.set(lines)
         pooled = _POOLED.set(True)
+        guard = _HOST_CHECK.set(self.policy.check_host)
         try:
             # Our text is plain: unless told so, Apprise sends email as HTML that runs every
             # line together (and its plain part loses the line breaks).
@@ -116,10 +132,23 @@ class AppriseSender:
             lines.append(f"error: {type(error).__name__}: {error}")
             ok = False
         finally:
+            _HOST_CHECK.reset(guard)
             _POOLED.reset(pooled)
             self._log.lines.reset(token)
         answer = "; ".join(lines[-3:]) if lines else ("delivered" if ok else "refused")
         return Outcome(ok, answer[:1000])
+
+    def _check(self, channel: str) -> None:
+        """The scheme is still allowed and the host the URL names (an email's SMTP server, a
+        webhook's host) is still outside; every HTTP request is also checked as it is made
+        (redirects, and the providers' own hosts for slack://, tgram://...)."""
+        self.policy.check_scheme(channel)
+        server = apprise.Apprise.instantiate(channel)
+        if server is None:
+            raise ValueError("Apprise no longer accepts this channel")
+        host = self.policy.destination(server)
+        if host:
+            self.policy.check_host(host, int(getattr(server, "port", 0) or 0))
 
 
 def _no_generic_throttle(server: NotifyBase) -> None:
@@ -144,6 +173,17 @@ def _no_generic_throttle(server: NotifyBase) -> None:
 # host is connected to once per thread, not once per reminder. Elsewhere they are untouched.
 
 _POOLED: ContextVar[bool] = ContextVar("visitcal_pooled_http", default=False)
+# The channel policy's host check, during a delivery: every request (each redirect too) passes it.
+_HOST_CHECK: ContextVar[Callable[[str, int], None] | None] = ContextVar(
+    "visitcal_host_check", default=None
+)
+
+
+class RefusedAddress(requests.exceptions.ConnectionError):
+    """A delivery's request to an address the channel policy refuses (the plugin reports it as
+    a failed connection)."""
+
+
 _sessions = threading.local()
 _plain_request = requests.api.request
 
@@ -173,6 +213,19 @@ class _DeliverySession(requests.Session):
             settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
             self._environment[key] = settings
         return {**settings, "proxies": dict(settings["proxies"])}
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        check = _HOST_CHECK.get()
+        if check is not None:
+            parts = urlsplit(request.url or "")
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            try:
+                check(parts.hostname or "", port)
+            except AddressRefused as refused:
+                # Into the delivery's answer (the plugin itself only says "connection error").
+                logging.getLogger("apprise").warning("refused: %s", refused)
+                raise RefusedAddress(str(refused)) from None
+        return super().send(request, **kwargs)
 
 
 def _request(method: str, url: str, **kwargs: Any) -> requests.Response:

@@ -20,8 +20,9 @@ NOTICES = {"cancelled": "cancelled", "refined": "refined", "moved": "moved", "re
 
 
 def follows(subscription: Subscription, segment: Segment, visit: Visit) -> bool:
-    """Whether a subscription covers a segment (public segments only)."""
-    if not subscription.active or segment.visibility != "public":
+    """Whether a subscription covers a segment: confirmed subscriptions, public segments only
+    (a restricted segment must reach no follower's channel)."""
+    if not subscription.active or not subscription.confirmed or segment.visibility != "public":
         return False
     if subscription.visits and visit.slug not in subscription.visits:
         return False
@@ -134,7 +135,13 @@ def _settle(
 
 
 def _active_subscriptions(session: Session) -> list[Subscription]:
-    return list(session.exec(select(Subscription).where(col(Subscription.active))))
+    return list(
+        session.exec(
+            select(Subscription).where(
+                col(Subscription.active), col(Subscription.confirmed_at).is_not(None)
+            )
+        )
+    )
 
 
 def plan_subscription(session: Session, subscription: Subscription, now: datetime) -> None:

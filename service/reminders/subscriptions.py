@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import col, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from service.db import Database
 from service.errors import InputError, NotFound, Unauthorized
 from service.localtime import zone
 from service.models import Reminder, Segment, Subscription, Visit
 from service.offsets import parse_offsets
+from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.channels import check_channel, redact
 from service.reminders.planner import cancel_subscription, plan_subscription
 from service.settings import Settings
@@ -66,7 +68,8 @@ def _validated(db: Database, settings: Settings, values: dict[str, Any]) -> dict
     out: dict[str, Any] = {}
     if values.get("channel") is not None:
         try:
-            out["channel"] = check_channel(values["channel"])
+            policy = ChannelPolicy.from_settings(settings)
+            out["channel"] = check_channel(values["channel"], policy)
         except ValueError as error:
             raise _field_error("channel", error) from None
         out["channel_redacted"] = redact(out["channel"])
@@ -107,8 +110,14 @@ def request_from(data: dict[str, Any], model: type[BaseModel]) -> Any:
 
 
 def create_subscription(
-    db: Database, settings: Settings, request: SubscriptionRequest, now: datetime
+    db: Database,
+    settings: Settings,
+    request: SubscriptionRequest,
+    now: datetime,
+    confirmed: bool = False,
 ) -> Created:
+    """A new subscription. Unless `confirmed` (an operator vouches for the channel, as
+    `visitcal subscribe` does), nothing is planned for it until it is confirmed."""
     values = _validated(db, settings, request.model_dump())
     token = new_token()
     subscription = Subscription(
@@ -116,13 +125,47 @@ def create_subscription(
         token_hash=token_hash(token),
         created_at=now,
         changed_at=now,
+        confirmed_at=now if confirmed else None,
         **values,
     )
     with db.write() as session:
+        _forget_unconfirmed(session, settings, now)
         session.add(subscription)
         session.flush()
         plan_subscription(session, subscription, now)
     return Created(subscription, token)
+
+
+def _forget_unconfirmed(session: Session, settings: Settings, now: datetime) -> None:
+    """Delete sign-ups left unconfirmed past confirm_within_hours (they have no reminders)."""
+    expired = now - timedelta(hours=settings.confirm_within_hours)
+    session.execute(
+        delete(Subscription).where(
+            col(Subscription.confirmed_at).is_(None), col(Subscription.changed_at) < expired
+        )
+    )
+
+
+def confirm_subscription(
+    db: Database, settings: Settings, subscription_id: str, now: datetime
+) -> Subscription:
+    """Confirm a sign-up (its link was followed): from now on its reminders are planned.
+    Confirming twice changes nothing; an expired sign-up is NotFound."""
+    if not _known(subscription_id):
+        raise NotFound(f"no subscription {subscription_id!r}")
+    expired = now - timedelta(hours=settings.confirm_within_hours)
+    with db.write() as session:
+        subscription = session.get(Subscription, subscription_id)
+        if subscription is None or not subscription.active:
+            raise NotFound(f"no subscription {subscription_id!r}")
+        if subscription.confirmed_at is None:
+            if subscription.changed_at < expired:
+                raise NotFound("this confirmation link has expired: sign up again")
+            subscription.confirmed_at = now
+            session.add(subscription)
+            session.flush()
+            plan_subscription(session, subscription, now)
+        return subscription
 
 
 def _known(subscription_id: str) -> bool:
@@ -150,13 +193,17 @@ def change_subscription(
     change: SubscriptionChange,
     now: datetime,
 ) -> Subscription:
-    authorize(db, subscription_id, token)
+    before = authorize(db, subscription_id, token).channel
     values = _validated(db, settings, change.model_dump(exclude_unset=True))
     with db.write() as session:
         subscription = session.get(Subscription, subscription_id)
         assert subscription is not None
         for name, value in values.items():
             setattr(subscription, name, value)
+        if "channel" in values and values["channel"] != before:
+            # A new channel is confirmed anew, or a stranger could confirm their own and then
+            # point the subscription at someone else's.
+            subscription.confirmed_at = None
         subscription.changed_at = now
         session.add(subscription)
         session.flush()

@@ -213,6 +213,8 @@ class ReminderWorker:
             now = self.clock()
             if not subscription.active:
                 fates.append(Fate(reminder.id, "cancelled", now, "unsubscribed"))
+            elif not subscription.confirmed:  # planned by no rule of ours; never sent
+                fates.append(Fate(reminder.id, "cancelled", now, "subscription not confirmed"))
             elif reminder.kind == "reminder" and segment.status == "cancelled":
                 fates.append(Fate(reminder.id, "cancelled", now, "segment cancelled"))
             elif segment.start_at <= now:

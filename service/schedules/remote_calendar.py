@@ -1,4 +1,4 @@
-"""A calendar fetched from a URL for an import: http(s) only, public addresses only, bounded.
+"""A calendar fetched from a URL for an import: http(s) only, the address policy, bounded.
 
 The host is resolved once, every address it resolves to is checked, and the request goes to
 the checked address (with the name in Host and in TLS SNI, so certificates are verified as
@@ -8,12 +8,11 @@ usual): a name that resolves to a public address when checked and to 127.0.0.1 w
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 
 import httpx
 
+from service.address_policy import AddressRefused, checked_addresses, literal
 from service.errors import InputError
 from service.settings import Settings
 
@@ -38,42 +37,27 @@ def _parse(url: str) -> httpx.URL:
     return parsed
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
 def resolve_checked(
     url: str, host: str, port: int, allow_private: bool, allow_public: bool = True
 ) -> str:
-    """The address to connect to: every address `host` resolves to must be public unless
-    private ones are allowed (one private address among public ones is refused too)."""
+    """The address to connect to: every address `host` resolves to must pass the address policy
+    (one inside address among public ones is refused too)."""
     if not allow_public:
         # Decided before any DNS query, so that nothing leaves the machine at all.
-        try:
-            literal = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            literal = None
-        if host != "localhost" and (literal is None or _is_public(literal)):
+        address = literal(host)
+        if host != "localhost" and (address is None or address.is_global):
             raise _refuse(
                 url, "imports from public addresses are off (setting import_allow_public)"
             )
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise _refuse(url, f"host {host!r} cannot be resolved ({error})") from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    if not addresses:
-        raise _refuse(url, f"host {host!r} has no address")
-    if not allow_private:
-        for address in addresses:
-            if not _is_public(address):
-                raise _refuse(
-                    url,
-                    f"{host} is {address}, a loopback, private or link-local address; "
-                    "imports from such addresses are off (setting import_allow_private)",
-                )
+        addresses = checked_addresses(
+            host,
+            port,
+            allow_private,
+            "imports from such addresses are off (setting import_allow_private)",
+        )
+    except AddressRefused as refused:
+        raise _refuse(url, str(refused)) from None
     return str(addresses[0])
 
 

@@ -6,7 +6,7 @@ import contextlib
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -15,18 +15,28 @@ from service.clock import utc_now
 from service.errors import NotFound
 from service.models import Subscription
 from service.offsets import describe_offset
+from service.reminders.channel_policy import ChannelPolicy
+from service.reminders.channels import AppriseSender, Sender
+from service.reminders.confirmation import send_confirmation
 from service.reminders.subscriptions import (
     SubscriptionChange,
     SubscriptionRequest,
     authorize,
     change_subscription,
+    confirm_subscription,
     create_subscription,
     deliveries,
     end_subscription,
 )
 from service.services import Services
 from service.signing import server_secret
-from service.urls import subscription_manage, unsubscribe_link, unsubscribe_link_signed
+from service.urls import (
+    confirm_link,
+    confirm_link_signed,
+    subscription_manage,
+    unsubscribe_link,
+    unsubscribe_link_signed,
+)
 from service.web.html import render
 
 router = APIRouter(tags=["subscriptions"])
@@ -43,6 +53,7 @@ class SubscriptionOut(BaseModel):
     offsets: list[str]
     timezone: str
     label: str
+    confirmed: bool  # nothing is sent but the confirmation message until it is
     manage_url: str
     unsubscribe_url: str
     created_at: datetime
@@ -84,6 +95,7 @@ def _out(services: Services, subscription: Subscription) -> dict[str, object]:
         "offsets": [describe_offset(s) for s in subscription.offsets],
         "timezone": subscription.timezone,
         "label": subscription.label,
+        "confirmed": subscription.confirmed,
         "manage_url": subscription_manage(base, subscription.id),
         "unsubscribe_url": unsubscribe_link(base, secret, subscription.id),
         "created_at": subscription.created_at,
@@ -94,11 +106,35 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials if credentials else None
 
 
+def sender(request: Request) -> Sender:
+    """The app's sender for confirmation messages (made on first use: it sets up Apprise)."""
+    state = request.app.state
+    if getattr(state, "sender", None) is None:
+        state.sender = AppriseSender(ChannelPolicy.from_settings(_services(request).settings))
+    found: Sender = state.sender
+    return found
+
+
+def ask_confirmation(
+    request: Request, background: BackgroundTasks, subscription: Subscription
+) -> None:
+    """Send the confirmation message after the answer (a slow channel must not hold it)."""
+    services = _services(request)
+    secret = server_secret(services.db, services.settings.secret_key)
+    link = confirm_link(services.settings.base_url, secret, subscription.id)
+    hours = services.settings.confirm_within_hours
+    background.add_task(send_confirmation, sender(request), subscription.channel, link, hours)
+
+
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated)
-def subscribe(request: Request, body: SubscriptionRequest) -> dict[str, object]:
-    """Sign up for reminders. The answer carries the manage token once: keep it."""
+def subscribe(
+    request: Request, body: SubscriptionRequest, background: BackgroundTasks
+) -> dict[str, object]:
+    """Sign up for reminders. The channel gets one message, a link to confirm; nothing else is
+    sent until it is confirmed. The answer carries the manage token once: keep it."""
     services = _services(request)
     created = create_subscription(services.db, services.settings, body, utc_now())
+    ask_confirmation(request, background, created.subscription)
     return {**_out(services, created.subscription), "token": created.token}
 
 
@@ -110,13 +146,20 @@ def read_subscription(request: Request, subscription_id: str, token: Token) -> d
 
 @router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
 def patch_subscription(
-    request: Request, subscription_id: str, body: SubscriptionChange, token: Token
+    request: Request,
+    subscription_id: str,
+    body: SubscriptionChange,
+    token: Token,
+    background: BackgroundTasks,
 ) -> dict[str, object]:
-    """Change what is followed, the offsets, the zone or the channel; reminders are re-planned."""
+    """Change what is followed, the offsets, the zone or the channel; reminders are re-planned.
+    A new channel is confirmed anew before anything else goes to it."""
     services = _services(request)
     changed = change_subscription(
         services.db, services.settings, subscription_id, _token(token), body, utc_now()
     )
+    if not changed.confirmed:
+        ask_confirmation(request, background, changed)
     return _out(services, changed)
 
 
@@ -159,6 +202,35 @@ def _check_link(services: Services, subscription_id: str, sig: str) -> None:
     secret = server_secret(services.db, services.settings.secret_key)
     if not unsubscribe_link_signed(secret, subscription_id, sig):
         raise NotFound("this unsubscribe link is not valid")
+
+
+def _check_confirm_link(services: Services, subscription_id: str, sig: str) -> None:
+    secret = server_secret(services.db, services.settings.secret_key)
+    if not confirm_link_signed(secret, subscription_id, sig):
+        raise NotFound("this confirmation link is not valid")
+
+
+@router.get("/subscriptions/{subscription_id}/confirm", response_class=HTMLResponse)
+def confirm_page(request: Request, subscription_id: str, sig: str = "") -> Response:
+    """The link in the confirmation message: asks to confirm. A GET never confirms: mail
+    scanners and link previews open links that nobody clicked."""
+    _check_confirm_link(_services(request), subscription_id, sig)
+    return render(request, "confirm_link.html", cacheable=False, sig=sig)
+
+
+@router.post("/subscriptions/{subscription_id}/confirm", response_class=HTMLResponse)
+async def confirm(request: Request, subscription_id: str, sig: str = "") -> Response:
+    services = _services(request)
+    if not sig:
+        form = await request.form()
+        sig = str(form.get("sig", ""))
+    _check_confirm_link(services, subscription_id, sig)
+    try:
+        confirm_subscription(services.db, services.settings, subscription_id, utc_now())
+    except NotFound as error:
+        return render(request, "message.html", 404, title="Not confirmed", message=str(error))
+    message = "Reminders will come to this channel. Every one carries a link to unsubscribe."
+    return render(request, "message.html", cacheable=False, title="Confirmed", message=message)
 
 
 @router.get("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)

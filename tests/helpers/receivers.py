@@ -23,15 +23,19 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlmodel import col, select
 
 from service.models import Reminder
+from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.channels import AppriseSender
 from service.reminders.worker import ReminderWorker
 from service.schedules.spec import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
 from service.services import Services
+from service.signing import server_secret
+from service.urls import confirm_link
 from tests.helpers.live_server import free_port
 from tests.helpers.services import BASE_URL, ROOT
 
@@ -375,7 +379,11 @@ def states(services: Services) -> dict[str, int]:
 @contextmanager
 def worker_in_process(services: Services) -> Iterator[ReminderWorker]:
     """The real worker (APScheduler, Apprise) in this process, stopped at the end."""
-    worker = ReminderWorker(services.db, services.settings, AppriseSender())
+    worker = ReminderWorker(
+        services.db,
+        services.settings,
+        AppriseSender(ChannelPolicy.from_settings(services.settings)),
+    )
     worker.start()
     try:
         yield worker
@@ -438,6 +446,7 @@ class WorkerProcess:
 def _cli_env(database_url: str, settings: dict[str, object]) -> dict[str, str]:
     env = {**os.environ, "VISITCAL_DATABASE_URL": database_url, "VISITCAL_BASE_URL": BASE_URL}
     env["COLUMNS"] = "250"  # wide enough that tables do not wrap
+    env["VISITCAL_CHANNEL_ALLOW_PRIVATE"] = "true"  # the receivers listen on 127.0.0.1
     return env | {f"VISITCAL_{name.upper()}": str(value) for name, value in settings.items()}
 
 
@@ -465,3 +474,10 @@ def cli_process(*args: str, database_url: str, **settings: object) -> subprocess
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def confirm_by_link(services: Services, server_url: str, subscription_id: str) -> httpx.Response:
+    """Press Confirm on the page the confirmation message links to (the link as it is sent,
+    with the server's own host instead of the configured base URL)."""
+    secret = server_secret(services.db, services.settings.secret_key)
+    return httpx.post(confirm_link(server_url, secret, subscription_id))

@@ -31,6 +31,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "change_check_seconds": 0,
         # No test may reach beyond this machine, whatever URL it (or schemathesis) makes up.
         "import_allow_public": False,
+        # The local receivers (HTTP, SMTP) listen on 127.0.0.1; the hostile-input tests turn
+        # this off to show that the address policy holds.
+        "channel_allow_private": True,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ def test_a_taken_over_claim_keeps_the_new_owners_result(services: Services) -> N
     request = SubscriptionRequest(
         channel="json://127.0.0.1:9/hook", visits=["lease-visit"], offsets=["1h"]
     )
-    create_subscription(services.db, services.settings, request, utc_now())
+    create_subscription(services.db, services.settings, request, utc_now(), confirmed=True)
     [planned] = reminders(services)
     lease = timedelta(seconds=60)
     old, new = (ReminderQueue(services.db, name, lease) for name in ("old", "new"))

@@ -20,6 +20,7 @@ from tests.helpers.receivers import (
     Seg,
     apply,
     cli_process,
+    confirm_by_link,
     daytime_zone,
     reminders,
     run_cli,
@@ -73,6 +74,8 @@ def test_subscription_lifecycle_needs_its_token_and_never_shows_the_secret(
     assert answer["offsets"] == ["1 day", "1 hour", "15 minutes"]
     assert answer["timezone"] == "Europe/Rome"
     assert answer["unsubscribe_url"].startswith(f"http://visitcal.test/subscriptions/{sid}/")
+    assert answer["confirmed"] is False and reminders(seeded, sid) == []  # not before confirmed
+    assert confirm_by_link(seeded, str(client.base_url).rstrip("/"), sid).status_code == 200
     pending = reminders(seeded, sid)
     assert sorted(r.due_at for r in pending) == [
         future - timedelta(days=1),
@@ -92,13 +95,17 @@ def test_subscription_lifecycle_needs_its_token_and_never_shows_the_secret(
     assert shown.status_code == 200 and SECRET not in shown.text
     assert "****" in shown.json()["channel"]
 
-    # A new channel and offsets: the secret stays hidden, the reminders are planned anew.
+    # A new channel and offsets: the secret stays hidden; the new channel is confirmed anew
+    # before anything goes to it, then the reminders are planned anew.
     changed = client.patch(
         url, headers=bearer(token), json={"channel": MAIL, "offsets": ["2h"], "label": "desk"}
     )
     assert changed.status_code == 200, changed.text
     assert SECRET not in changed.text and "****" in changed.json()["channel"]
     assert changed.json()["offsets"] == ["2 hours"] and changed.json()["label"] == "desk"
+    assert changed.json()["confirmed"] is False
+    assert {r.state for r in reminders(seeded, sid)} == {"cancelled"}
+    assert confirm_by_link(seeded, str(client.base_url).rstrip("/"), sid).status_code == 200
     rows = reminders(seeded, sid)
     assert sorted((r.state, r.due_at) for r in rows) == sorted(
         [("cancelled", r.due_at) for r in pending] + [("pending", future - timedelta(hours=2))]

@@ -80,6 +80,7 @@ def test_moved_cancelled_and_refined_segments_old_reminders_never_new_ones_on_ti
                 channel=http.url("hook"), visits=[SLUG], offsets=["4s"], timezone=follower
             ),
             utc_now(),
+            confirmed=True,
         ).subscription
         planned = {r.segment_id: r.due_at for r in reminders(services)}
         assert sorted(planned.values()) == [first - timedelta(seconds=4)] * 3
@@ -164,6 +165,7 @@ def test_worker_down_across_due_instant_sends_late_what_has_not_started_and_miss
                     channel=http.url(kind), visits=[SLUG], kinds=[kind], offsets=[offset]
                 ),
                 utc_now(),
+                confirmed=True,
             )
         with worker_in_process(services) as worker:
             assert worker.scheduler.get_job("due") is not None  # armed for the first due

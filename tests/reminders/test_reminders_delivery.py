@@ -54,7 +54,9 @@ def build(database_url: str) -> Iterator[Callable[..., Services]]:
 
 def subscribe(services: Services, channel: str, offsets: list[str], tz: str = "UTC") -> str:
     request = SubscriptionRequest(channel=channel, visits=[SLUG], offsets=offsets, timezone=tz)
-    created = create_subscription(services.db, services.settings, request, utc_now())
+    created = create_subscription(
+        services.db, services.settings, request, utc_now(), confirmed=True
+    )
     return created.subscription.id
 
 
@@ -189,6 +191,7 @@ def test_failing_channel_is_retried_with_backoff_and_a_dead_one_ends_failed_and_
             services.settings,
             SubscriptionRequest(channel=http.url("broken"), visits=[SLUG], offsets=["2s"]),
             utc_now(),
+            confirmed=True,
         )
         assert wait_until(
             lambda: {r.state for r in reminders(services)} <= {"sent", "failed"}, timeout=20

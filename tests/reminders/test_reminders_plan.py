@@ -65,7 +65,9 @@ def test_each_seed_segment_plans_its_reminders_at_the_right_utc_instants(seeded:
     request = SubscriptionRequest(
         channel="json://127.0.0.1:9/hook", offsets=["1d", "1h", "15m"], timezone="Europe/Rome"
     )
-    created = create_subscription(seeded.db, seeded.settings, request, BEFORE_THE_VISITS)
+    created = create_subscription(
+        seeded.db, seeded.settings, request, BEFORE_THE_VISITS, confirmed=True
+    )
     found = planned(seeded, created.subscription.id)
     assert set(found) == set(EXPECTED)
     for key, dues in EXPECTED.items():
@@ -87,7 +89,9 @@ def test_reconcile_on_the_seeded_database_is_idempotent_and_matches_the_hand_wri
     seeded: Services,
 ) -> None:
     request = SubscriptionRequest(channel="json://127.0.0.1:9/hook", offsets=["1h"])
-    created = create_subscription(seeded.db, seeded.settings, request, BEFORE_THE_VISITS)
+    created = create_subscription(
+        seeded.db, seeded.settings, request, BEFORE_THE_VISITS, confirmed=True
+    )
     with seeded.db.write() as session:
         subscription = session.get(Subscription, created.subscription.id)
         assert subscription is not None
@@ -119,6 +123,7 @@ def test_a_segment_moved_while_its_reminder_is_in_flight_gets_one_for_the_new_ti
         services.settings,
         SubscriptionRequest(channel="json://127.0.0.1:9/", visits=["in-flight"], offsets=["1h"]),
         datetime.now(UTC),
+        confirmed=True,
     )
     (row,) = reminders(services, created.subscription.id)
     with services.db.write() as session:  # a worker has claimed it and is sending

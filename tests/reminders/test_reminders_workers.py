@@ -72,7 +72,9 @@ def test_two_worker_processes_deliver_1000_reminders_each_exactly_once(
                 request = SubscriptionRequest(
                     channel=http.url(f"f{follower:02d}"), visits=[SLUG], offsets=["30s", "31s"]
                 )
-                create_subscription(services.db, services.settings, request, utc_now())
+                create_subscription(
+                    services.db, services.settings, request, utc_now(), confirmed=True
+                )
             planned = reminders(services)
             assert len(planned) == 1000
             assert max(r.due_at for r in planned) - min(r.due_at for r in planned) <= timedelta(
@@ -127,6 +129,7 @@ def test_worker_killed_mid_batch_then_restarted_delivers_every_reminder_once(
                     channel=http.url("hook", rto="30"), visits=[SLUG], offsets=["26s"]
                 ),
                 utc_now(),
+                confirmed=True,
             ).subscription
             # One batch of 20 claimed; 6 answered; the 4 delivery threads stuck in requests.
             assert http.wait_for(lambda r: len(r.accepted) == 6 and r.held == 4, timeout=20)
@@ -177,7 +180,7 @@ def test_a_delivery_slower_than_the_lease_is_not_taken_over_by_another_worker(
                 services, SLUG, [Seg("a", "Talks", start=start), Seg("b", "Lunch", start=start)], tz
             )
             request = SubscriptionRequest(channel=http.url("slow"), visits=[SLUG], offsets=["3s"])
-            create_subscription(services.db, services.settings, request, utc_now())
+            create_subscription(services.db, services.settings, request, utc_now(), confirmed=True)
             with worker_in_process(services), worker_in_process(services):
                 assert wait_until(lambda: settled(services), timeout=20)
                 assert wait_until(lambda: len(http.requests) >= 2, timeout=5)

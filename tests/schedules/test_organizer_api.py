@@ -166,6 +166,7 @@ def test_a_new_press_segment_appears_with_a_stable_uid_and_twice_is_a_conflict(o
         services.settings,
         SubscriptionRequest(channel="json://127.0.0.1:9/", visits=[LEE], offsets=["1h"]),
         datetime(2026, 1, 10, tzinfo=UTC),
+        confirmed=True,
     )
     body = {"id": "press", "title": "Joint press announcement", "kind": "press",
             "date": "2026-01-13", "start": "17:00"}  # fmt: skip

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from service.cli.app import app
 from service.clock import utc_now
+from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.channels import AppriseSender
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.reminders.worker import ReminderWorker
@@ -126,8 +127,14 @@ def test_the_worker_claims_again_when_the_database_was_busy(
     apply(busy_services, "busy-visit", [Seg("talks", "Talks", start=start)], daytime_zone(start))
     with HttpReceiver() as http:
         request = SubscriptionRequest(channel=http.url("f"), visits=["busy-visit"], offsets=["2s"])
-        create_subscription(busy_services.db, busy_services.settings, request, utc_now())
-        worker = ReminderWorker(busy_services.db, busy_services.settings, AppriseSender())
+        create_subscription(
+            busy_services.db, busy_services.settings, request, utc_now(), confirmed=True
+        )
+        worker = ReminderWorker(
+            busy_services.db,
+            busy_services.settings,
+            AppriseSender(ChannelPolicy.from_settings(busy_services.settings)),
+        )
         caplog.set_level(logging.WARNING, logger="visitcal.worker")
         with held(database_url):
             worker.start()

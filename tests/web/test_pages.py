@@ -319,7 +319,7 @@ def test_sign_up_for_every_visit_follows_all(client: httpx.Client, seeded: Servi
     ("change", "field", "reason"),
     [
         ({"channel": ""}, "Where to send reminders", "give an email address or an Apprise URL"),
-        ({"channel": "nonsense://x"}, "Where to send reminders", "Apprise does not accept"),
+        ({"channel": "nonsense://x"}, "Where to send reminders", "is not accepted as a channel"),
         ({"channel": "press@example.org"}, "Where to send reminders", "email needs the operator"),
         ({"offsets": "2 fortnights"}, "When", "'2 fortnights' is not a duration"),
         ({"offsets": ""}, "When", "give at least one"),

@@ -1,0 +1,92 @@
+"""What a follower may aim the reminder worker at: allowed Apprise schemes, no chosen methods or
+headers, and the address policy on every host contacted (at sign-up and again at each send)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+import apprise
+from apprise.plugins.base import NotifyBase
+
+from service.address_policy import AddressRefused, checked_addresses, is_allowed, literal
+from service.settings import Settings
+
+_REFUSAL = "channels to such addresses are off (setting channel_allow_private)"
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    schemes: frozenset[str]
+    allow_private: bool
+    # The operator's own SMTP server (setting smtp_url) is trusted wherever it is: the sign-up
+    # page turns email addresses into channels through it.
+    trusted_hosts: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChannelPolicy:
+        trusted: set[str] = set()
+        if settings.smtp_url:
+            plugin = apprise.Apprise.instantiate(settings.smtp_url)
+            host = getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None)
+            if host:
+                trusted.add(str(host).lower())
+        return cls(
+            frozenset(s.lower() for s in settings.channel_schemes),
+            settings.channel_allow_private,
+            frozenset(trusted),
+        )
+
+    def check_scheme(self, url: str) -> None:
+        scheme = scheme_of(url)
+        if scheme not in self.schemes:
+            shown = f"{scheme}://" if scheme.isalnum() and len(scheme) < 20 else "this kind of URL"
+            raise ValueError(
+                f"{shown} is not accepted as a channel here; accepted: "
+                f"{', '.join(sorted(self.schemes))} (setting channel_schemes)"
+            )
+
+    def check_sign_up(self, url: str, plugin: NotifyBase) -> None:
+        """Refuse what a stranger must not choose: the scheme, HTTP method, headers, and a host
+        that resolves inside. A name that does not resolve now is left to the send-time check."""
+        self.check_scheme(url)
+        for key, _value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+            if key.startswith("+"):
+                raise ValueError("a channel cannot set HTTP headers (+Header= in the URL)")
+            if key.lower() == "method":
+                raise ValueError("a channel cannot choose its HTTP method (?method= in the URL)")
+        if getattr(plugin, "headers", None):
+            raise ValueError("a channel cannot set HTTP headers (+Header= in the URL)")
+        if str(getattr(plugin, "method", None) or "POST").upper() != "POST":
+            raise ValueError("a channel cannot choose its HTTP method (?method= in the URL)")
+        host = self.destination(plugin)
+        if host is None:
+            return
+        address = literal(host)
+        if address is not None:
+            if not is_allowed(address, self.allow_private):
+                raise ValueError(f"{host} is not a public address; {_REFUSAL}")
+            return
+        try:
+            self.check_host(host, 0)
+        except AddressRefused as refused:
+            if "cannot be resolved" not in str(refused) and "has no address" not in str(refused):
+                raise ValueError(str(refused)) from None
+
+    def destination(self, plugin: NotifyBase) -> str | None:
+        """The host a plugin that takes one connects to (an email's SMTP server); None for
+        plugins that talk to their own provider (slack://, tgram://...)."""
+        host = getattr(plugin, "smtp_host", None)
+        if not host and "host" in getattr(type(plugin), "template_tokens", {}):
+            host = getattr(plugin, "host", None)
+        return str(host) if host else None
+
+    def check_host(self, host: str, port: int) -> None:
+        """AddressRefused unless every address of `host` is allowed (or it is trusted)."""
+        if host.lower().strip("[]") in self.trusted_hosts:
+            return
+        checked_addresses(host, port, self.allow_private, _REFUSAL)
