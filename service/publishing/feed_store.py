@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, Table, cast, func, select
+from sqlalchemy import ColumnElement, Connection, LargeBinary, Table, cast, func, select
 from sqlmodel import select as select_rows
 
 from feeds.alarms import with_alarms
@@ -156,109 +156,106 @@ class FeedStore:
         return replace(key, filter=replace(key.filter, alarms=narrow.alarms))
 
     def _assemble(self, key: FeedKey) -> RenderedFeed | None:
+        """Heading, segments in scope, their zones and Last-Modified, then one calendar."""
         # Core statements on a plain connection: no ORM identity map nor per-row type processing
         # of 10,000 rows, so that a change is served fresh within tens of milliseconds. Both
         # statements run in one transaction and so read the same snapshot.
-        in_scope: list[ColumnElement[bool]] = []
-        narrow = key.filter
-        if narrow.visits:
-            chosen = select(_VISIT.c.id).where(_VISIT.c.slug.in_(narrow.visits))
-            in_scope.append(_SEGMENT.c.visit_id.in_(chosen))
-        if narrow.kinds:
-            in_scope.append(_SEGMENT.c.kind.in_(narrow.kinds))
+        in_scope = _narrowed(key.filter)
         with self.db.engine.connect() as connection:
             if key.scope in ("all", "private"):
-                meta = CalendarMeta(
-                    name=f"visitcal: {key.title}" if key.title else _all_title(narrow),
-                    description=(
-                        f"Segments of the visits kept by visitcal ({_describe(narrow)})."
-                        if narrow.narrows
-                        else "Every public segment of every visit kept by visitcal."
-                    ),
-                    timezone=self.settings.default_timezone,
-                    refresh=self._refresh(),
-                )
-                filename = "visitcal-all.ics"
-                # A visit's own fields (title, source...) are part of its segments' VEVENTs.
-                visits_changed = connection.execute(select(func.max(_VISIT.c.changed_at))).scalar()
-                modified = [EPOCH, *([visits_changed] if visits_changed is not None else [])]
+                heading = self._all_heading(connection, key)
             else:
-                visit = connection.execute(
-                    select(
-                        _VISIT.c.id,
-                        _VISIT.c.title,
-                        _VISIT.c.description,
-                        _VISIT.c.timezone,
-                        _VISIT.c.changed_at,
-                    ).where(_VISIT.c.slug == key.slug)
-                ).first()
-                if visit is None:
+                found = self._visit_heading(connection, key.slug)
+                if found is None:
                     return None
-                in_scope.append(_SEGMENT.c.visit_id == visit.id)
-                meta = CalendarMeta(
-                    name=visit.title,
-                    description=visit.description.strip(),
-                    timezone=visit.timezone,
-                    refresh=self._refresh(),
-                )
-                filename = f"{visit.title}.ics"
-                modified = [visit.changed_at]
+                heading = found
+                in_scope.append(_SEGMENT.c.visit_id == heading.visit_id)
                 if key.scope == "segment":
                     in_scope.append(_SEGMENT.c.key == key.segment)
-            public = (
-                _SEGMENT.c.visibility.in_(("public", "restricted"))
-                if key.restricted
-                else _SEGMENT.c.visibility == "public"
-            )
-            # Every visibility counts for Last-Modified: a segment that leaves the public feed
-            # changes it too.
-            summary = connection.execute(
-                select(
-                    _SEGMENT.c.timezone,
-                    public.label("public"),
-                    func.min(_SEGMENT.c.start_at),
-                    func.max(_SEGMENT.c.end_at),
-                    func.max(_SEGMENT.c.changed_at),
-                )
-                .where(*in_scope)
-                .group_by(_SEGMENT.c.timezone, public)
-            ).all()
-            events_query = (
-                select(self._ics_bytes, _SEGMENT.c.tags, _VISIT.c.tags)
-                .join(_VISIT, _VISIT.c.id == _SEGMENT.c.visit_id)
-                .where(public, *in_scope)
-                .order_by(_SEGMENT.c.start_at, _SEGMENT.c.uid)
-                if narrow.tags
-                else select(self._ics_bytes)
-                .where(public, *in_scope)
-                .order_by(_SEGMENT.c.start_at, _SEGMENT.c.uid)
-            )
-            if narrow.tags:
-                # Tags are JSON lists (no portable SQL for them): the few rows of a tagged
-                # feed are filtered here, on the segment's tags and its visit's.
-                wanted = set(narrow.tags)
-                events: list[Any] = [
-                    ics
-                    for ics, own, inherited in connection.execute(events_query)
-                    if wanted & (set(own or ()) | set(inherited or ()))
-                ]
-            else:
-                events = list(connection.execute(events_query).scalars())
+            shown = _shown(key)
+            summary = _zone_summary(connection, shown, in_scope)
+            events = self._shown_events(connection, shown, in_scope, key.filter.tags)
+        filename = heading.filename
         if key.scope == "segment":
             if not events:
                 return None
-            filename = f"{meta.name} - {key.segment}.ics"
-        zones = []
-        for tzid, is_public, first, last, changed in summary:
-            modified.append(changed)
-            if is_public:
-                zones.append(ZoneUse(tzid, first.year, last.year))
+            filename = f"{heading.meta.name} - {key.segment}.ics"
+        zones, last_modified = _zones_and_last_modified(summary, heading.modified)
+        if key.filter.alarms:
+            events = with_alarms(events, key.filter.alarms)
+        body = render_calendar(heading.meta, events, zones)
+        return RenderedFeed(body, _etag(body), last_modified, filename)
+
+    def _all_heading(self, connection: Connection, key: FeedKey) -> _Heading:
+        """The calendar's name and description for everything public (maybe narrowed) or a
+        private feed; any visit's change counts, as its fields are part of its VEVENTs."""
+        narrow = key.filter
+        meta = CalendarMeta(
+            name=f"visitcal: {key.title}" if key.title else _all_title(narrow),
+            description=(
+                f"Segments of the visits kept by visitcal ({_describe(narrow)})."
+                if narrow.narrows
+                else "Every public segment of every visit kept by visitcal."
+            ),
+            timezone=self.settings.default_timezone,
+            refresh=self._refresh(),
+        )
+        visits_changed = connection.execute(select(func.max(_VISIT.c.changed_at))).scalar()
+        modified = [EPOCH, *([visits_changed] if visits_changed is not None else [])]
+        return _Heading(meta, "visitcal-all.ics", modified)
+
+    def _visit_heading(self, connection: Connection, slug: str) -> _Heading | None:
+        """One visit's calendar name, description and zone, or None when there is no visit."""
+        visit = connection.execute(
+            select(
+                _VISIT.c.id,
+                _VISIT.c.title,
+                _VISIT.c.description,
+                _VISIT.c.timezone,
+                _VISIT.c.changed_at,
+            ).where(_VISIT.c.slug == slug)
+        ).first()
+        if visit is None:
+            return None
+        meta = CalendarMeta(
+            name=visit.title,
+            description=visit.description.strip(),
+            timezone=visit.timezone,
+            refresh=self._refresh(),
+        )
+        return _Heading(meta, f"{visit.title}.ics", [visit.changed_at], visit.id)
+
+    def _shown_events(
+        self,
+        connection: Connection,
+        shown: ColumnElement[bool],
+        in_scope: list[ColumnElement[bool]],
+        tags: tuple[str, ...],
+    ) -> list[bytes]:
+        """The stored VEVENTs in the feed, in start order, as UTF-8."""
+        order = (_SEGMENT.c.start_at, _SEGMENT.c.uid)
+        events: list[Any]
+        if tags:
+            # Tags are JSON lists (no portable SQL for them): the few rows of a tagged feed are
+            # filtered here, on the segment's tags and its visit's.
+            wanted = set(tags)
+            tagged = (
+                select(self._ics_bytes, _SEGMENT.c.tags, _VISIT.c.tags)
+                .join(_VISIT, _VISIT.c.id == _SEGMENT.c.visit_id)
+                .where(shown, *in_scope)
+                .order_by(*order)
+            )
+            events = [
+                ics
+                for ics, own, inherited in connection.execute(tagged)
+                if wanted & (set(own or ()) | set(inherited or ()))
+            ]
+        else:
+            query = select(self._ics_bytes).where(shown, *in_scope).order_by(*order)
+            events = list(connection.execute(query).scalars())
         if events and isinstance(events[0], str):
             events = [ics.encode("utf-8") for ics in events]
-        if narrow.alarms:
-            events = with_alarms(events, narrow.alarms)
-        body = render_calendar(meta, events, zones)
-        return RenderedFeed(body, _etag(body), max(modified), filename)
+        return events
 
     def _refresh(self) -> timedelta:
         return timedelta(minutes=self.settings.feed_refresh_minutes)
@@ -281,3 +278,62 @@ def _all_title(narrow: FeedFilter) -> str:
     if narrow.narrows:
         return f"visitcal: {_describe(narrow)}"
     return "visitcal: all official visits"
+
+
+@dataclass(frozen=True)
+class _Heading:
+    """What a feed says about itself, and the instants its Last-Modified starts from."""
+
+    meta: CalendarMeta
+    filename: str  # for downloads
+    modified: list[datetime]
+    visit_id: int | None = None
+
+
+def _narrowed(narrow: FeedFilter) -> list[ColumnElement[bool]]:
+    """The segments a filter keeps (by visit and kind; tags are filtered after the query)."""
+    in_scope: list[ColumnElement[bool]] = []
+    if narrow.visits:
+        chosen = select(_VISIT.c.id).where(_VISIT.c.slug.in_(narrow.visits))
+        in_scope.append(_SEGMENT.c.visit_id.in_(chosen))
+    if narrow.kinds:
+        in_scope.append(_SEGMENT.c.kind.in_(narrow.kinds))
+    return in_scope
+
+
+def _shown(key: FeedKey) -> ColumnElement[bool]:
+    """Public segments, and restricted ones in the private feeds that ask for them."""
+    if key.restricted:
+        return _SEGMENT.c.visibility.in_(("public", "restricted"))
+    return _SEGMENT.c.visibility == "public"
+
+
+def _zone_summary(
+    connection: Connection, shown: ColumnElement[bool], in_scope: list[ColumnElement[bool]]
+) -> list[Any]:
+    """Per zone and shown-or-not: the first start, last end and latest change."""
+    # Every visibility counts for Last-Modified: a segment that leaves the public feed changes
+    # it too.
+    return list(
+        connection.execute(
+            select(
+                _SEGMENT.c.timezone,
+                shown.label("public"),
+                func.min(_SEGMENT.c.start_at),
+                func.max(_SEGMENT.c.end_at),
+                func.max(_SEGMENT.c.changed_at),
+            )
+            .where(*in_scope)
+            .group_by(_SEGMENT.c.timezone, shown)
+        ).all()
+    )
+
+
+def _zones_and_last_modified(
+    summary: list[Any], modified: list[datetime]
+) -> tuple[list[ZoneUse], datetime]:
+    """The VTIMEZONEs the shown segments need (with their years) and the feed's Last-Modified."""
+    zones = [
+        ZoneUse(tzid, first.year, last.year) for tzid, shown, first, last, _ in summary if shown
+    ]
+    return zones, max([*modified, *(changed for *_, changed in summary)])
