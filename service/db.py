@@ -9,6 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -160,7 +162,10 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision. Processes starting together (a
         load beside a server, several API processes) migrate one after the other: the first
-        creates the tables, the others find them made."""
+        creates the tables, the others find them made. A schema already at the newest
+        revision is only read: no write lock, so a dry run waits for no writer."""
+        if self._at_head():
+            return
         if self.is_sqlite:  # the migration's first statement takes the write lock
             command.upgrade(alembic_config(self), "head")
             return
@@ -172,6 +177,13 @@ class Database:
             finally:
                 connection.execute(_UNLOCK_MIGRATIONS)
                 connection.commit()
+
+    def _at_head(self) -> bool:
+        heads = set(ScriptDirectory.from_config(alembic_config(self)).get_heads())
+        with self.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+            connection.rollback()
+        return current == heads
 
     def dispose(self) -> None:
         self.engine.dispose()

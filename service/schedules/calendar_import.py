@@ -10,8 +10,9 @@ calendar no longer has are cancelled. Decisions:
   import never publishes a restricted segment), and its kind when CATEGORIES names none.
   Restricted segments the calendar does not have are kept, not cancelled: a public calendar
   cannot show them, so their absence says nothing.
-- A dry run applies the import inside a transaction and rolls it back, so that what it shows
-  is exactly what a real run would write.
+- A dry run decides from what it reads, with the catalog's own rules (catalog.preview), and
+  takes no write lock: a large dry run never holds up sign-ups or edits. A real run takes its
+  diff the same way, inside its write transaction, so both report the same thing.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from feeds.ical_import import CalendarFormatError, ImportedEvent, parse_calendar
 from service.db import Database
 from service.errors import InputError, PreconditionFailed
 from service.localtime import start_of_day, zone
-from service.models import SEGMENT_KINDS, Change, Segment, Visit
-from service.schedules.catalog import Catalog, LoadReport
+from service.models import SEGMENT_KINDS, Segment, Visit
+from service.schedules.catalog import Catalog, SegmentOutcome, preview
 from service.schedules.fields import segment_as_input, visit_spec_data
 from service.schedules.lookup import visit_by_slug
 from service.schedules.remote_calendar import fetch_calendar
@@ -374,81 +375,30 @@ def _field_order(name: str) -> tuple[int, str]:
     return (_FIELD_ORDER.index(name) if name in _FIELD_ORDER else len(_FIELD_ORDER), name)
 
 
-class _RolledBack(Exception):
-    """Raised inside the transaction of a dry run, after the diff is taken, to undo it."""
+def _field_change(name: str, before: Any, after: Any) -> FieldChange:
+    # Instants come back from their ISO text: a diff shows them in the visit's zone.
+    if name in ("start_at", "end_at"):
+        before = datetime.fromisoformat(before) if isinstance(before, str) else before
+        after = datetime.fromisoformat(after) if isinstance(after, str) else after
+    return FieldChange(name, before, after)
 
 
-def _values(fields: dict[str, Any] | None) -> dict[str, Any]:
-    values = dict(fields or {})
-    for name in ("start_at", "end_at"):
-        if isinstance(values.get(name), str):
-            values[name] = datetime.fromisoformat(values[name])
-    return values
-
-
-class _DiffRecorder:
-    """An observer of the import's transaction: takes the diff from the history rows the
-    catalog has just written, so that a dry run and a real run report the same thing."""
-
-    def __init__(
-        self, visit: Visit, known: set[str], plan: ImportPlan, actor: str, dry_run: bool
-    ) -> None:
-        self.visit = visit
-        self.known = known  # the keys the import was planned against
-        self.plan = plan
-        self.actor = actor
-        self.dry_run = dry_run
-        self.segments: list[SegmentDiff] = []
-
-    def __call__(self, session: Session, report: LoadReport, now: datetime) -> None:
-        if report.visits_changed or report.visits_added:
-            raise PreconditionFailed("the visit itself was changed")
-        rows = {
-            s.id: s for s in session.exec(select(Segment).where(Segment.visit_id == self.visit.id))
-        }
-        known = self.known | {s.key for s in self.plan.schedule.segments}
-        added_meanwhile = sorted(s.key for s in rows.values() if s.key not in known)
-        if added_meanwhile:  # a complete import would cancel it without having seen it
-            raise PreconditionFailed(f"segment {added_meanwhile[0]!r} was added meanwhile")
-        changed = set()
-        for change in report.changes:
-            segment = rows[change.segment_id]
-            changed.add(segment.key)
-            record = session.exec(
-                select(Change)
-                .where(
-                    Change.visit_id == self.visit.id,
-                    Change.segment_key == segment.key,
-                    Change.actor == self.actor,
-                    Change.at == now,
-                )
-                .order_by(col(Change.id).desc())
-            ).first()
-            before = _values(record.before if record else None)
-            after = _values(record.after if record else None)
-            names = sorted(set(before) | set(after), key=_field_order)
-            fields = tuple(
-                FieldChange(name, before.get(name), after.get(name))
-                for name in names
-                if before.get(name) != after.get(name)
-            )
-            self.segments.append(
-                SegmentDiff(
-                    segment.key, segment.uid, segment.title, change.kind, segment.start_at, fields
-                )
-            )
-        by_key = {s.key: s for s in rows.values()}
-        for segment_input in self.plan.schedule.segments:
-            if segment_input.key not in changed:
-                segment = by_key[segment_input.key]
-                self.segments.append(
-                    SegmentDiff(
-                        segment.key, segment.uid, segment.title, "unchanged", segment.start_at
-                    )
-                )
-        self.segments.sort(key=lambda s: (s.start, s.key))
-        if self.dry_run:
-            raise _RolledBack
+def _diff(outcomes: list[SegmentOutcome]) -> tuple[SegmentDiff, ...]:
+    diffs = [
+        SegmentDiff(
+            outcome.key,
+            outcome.uid,
+            outcome.title,
+            outcome.kind,
+            outcome.start_at,
+            tuple(
+                _field_change(*change)
+                for change in sorted(outcome.fields, key=lambda c: _field_order(c[0]))
+            ),
+        )
+        for outcome in outcomes
+    ]
+    return tuple(sorted(diffs, key=lambda diff: (diff.start, diff.key)))
 
 
 def import_calendar(
@@ -476,23 +426,35 @@ def import_calendar(
         raise CalendarInputError(error.component, error.reason, source, error.line) from None
     plan = plan_import(events, visit, segments, catalog.settings.part_of_day, source)
     _check_uids_elsewhere(catalog.db, visit, plan, source)
-    actor = actor[:100]  # what the history keeps
-    recorder = _DiffRecorder(visit, {s.key for s in segments}, plan, actor, dry_run)
-    # A catalog of this import's own: the shared one's observers (reminder planning) run for a
-    # real import, and the recorder runs last, where a dry run undoes everything.
-    own = Catalog(catalog.db, catalog.settings)
-    own.observers = [recorder] if dry_run else [*catalog.observers, recorder]
-    # Segments changed by someone else since they were read: refuse rather than undo that.
-    expect = {(slug, segment.key): segment.sequence for segment in segments}
+    uid_domain = catalog.settings.uid_domain
+    if dry_run:  # decided from what was read: no write transaction, no lock
+        outcomes = preview(plan.schedule, segments, uid_domain)
+        return ImportResult(slug, visit.timezone, True, _diff(outcomes), plan.warnings)
+
+    planned_against = {(segment.key, segment.sequence) for segment in segments}
+    outcomes = []
+
+    def edit(session: Session) -> list[ScheduleInput]:
+        """Under the catalog's lock: refuse if anything the plan was made from has changed
+        since (rather than undo it), and take the diff from the rows the write replaces."""
+        current = visit_by_slug(session, slug)
+        if visit_spec(current) != plan.schedule.visit:
+            raise PreconditionFailed("the visit itself was changed")
+        rows = list(session.exec(select(Segment).where(Segment.visit_id == current.id)))
+        now_there = {(row.key, row.sequence) for row in rows}
+        moved_on = sorted(key for key, _ in now_there ^ planned_against)
+        if moved_on:
+            raise PreconditionFailed(f"segment {moved_on[0]!r} was changed meanwhile")
+        outcomes.extend(preview(plan.schedule, rows, uid_domain))
+        return [plan.schedule]
+
     try:
-        own.apply([plan.schedule], now, actor=actor, expect=expect)
-    except _RolledBack:
-        pass
+        catalog.apply_edit(edit, now, actor=actor[:100])  # what the history keeps
     except PreconditionFailed as error:
         raise PreconditionFailed(
             f"visit {slug!r} changed while it was being imported ({error}); import again"
         ) from None
-    return ImportResult(slug, visit.timezone, dry_run, tuple(recorder.segments), plan.warnings)
+    return ImportResult(slug, visit.timezone, False, _diff(outcomes), plan.warnings)
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:

@@ -173,6 +173,64 @@ def _report_written_segments(write: _VisitWrite) -> None:
         )
 
 
+@dataclass(frozen=True)
+class SegmentOutcome:
+    """What applying a schedule does (or would do) to one segment, with the fields that change
+    as the history records them (instants and dates as ISO text)."""
+
+    key: str
+    uid: str
+    kind: ChangeKind | Literal["unchanged"]
+    title: str
+    start_at: datetime
+    fields: tuple[tuple[str, Any, Any], ...] = ()  # (name, before, after)
+
+
+def preview(
+    schedule: ScheduleInput, segments: Iterable[Segment], uid_domain: str
+) -> list[SegmentOutcome]:
+    """What `Catalog.apply` would do to a visit's stored `segments` (the steps _add_segment,
+    _update_segment, _cancel_missing_segment), decided by the same rules without writing: a dry
+    run needs no write lock, and one taken inside the write transaction reports exactly what
+    the write then does."""
+    stored = {segment.key: segment for segment in segments}
+    outcomes = []
+    for segment_input in schedule.segments:
+        fields = segment_columns(segment_input)
+        segment = stored.pop(segment_input.key, None)
+        if segment is None:
+            uid = segment_input.uid or f"{schedule.visit.slug}.{segment_input.key}@{uid_domain}"
+            outcomes.append(_outcome(segment_input.key, uid, "added", None, fields))
+        elif segment.content_hash != _digest(fields):
+            kind = _classify(segment, fields)
+            before = segment_columns(segment)
+            outcomes.append(_outcome(segment.key, segment.uid, kind, before, fields))
+        else:
+            outcomes.append(_outcome(segment.key, segment.uid, "unchanged", None, fields))
+    for segment in stored.values():
+        if schedule.complete and segment.status != "cancelled":
+            before = segment_columns(segment)
+            after = {**before, "status": "cancelled"}
+            outcomes.append(_outcome(segment.key, segment.uid, "cancelled", before, after))
+    return outcomes
+
+
+def _outcome(
+    key: str,
+    uid: str,
+    kind: ChangeKind | Literal["unchanged"],
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> SegmentOutcome:
+    changes: tuple[tuple[str, Any, Any], ...] = ()
+    if kind != "unchanged":  # the fields _record keeps in the history
+        old, new = _jsonable(before) or {}, _jsonable(after) or {}
+        changes = tuple(
+            (name, old.get(name), new[name]) for name in new if old.get(name) != new[name]
+        )
+    return SegmentOutcome(key, uid, kind, after["title"], after["start_at"], changes)
+
+
 class Catalog:
     """The one place that writes visits and segments."""
 
