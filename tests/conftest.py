@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -16,9 +18,9 @@ from tests.helpers.live_server import LiveServer
 from tests.helpers.services import (
     POSTGRES_URL,
     SEED_VISITS,
-    fresh_postgres,
+    empty_database,
     load_seed,
-    make_settings,
+    open_services,
 )
 
 
@@ -44,11 +46,7 @@ def postgres_database() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that takes this runs on a new SQLite file and on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'visitcal.db'}"
-    url: str = request.getfixturevalue("postgres_database")
-    fresh_postgres(url)
-    return url
+    return empty_database(request.param, request, tmp_path)
 
 
 @pytest.fixture
@@ -58,18 +56,22 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def services(database_url: str) -> Iterator[Services]:
-    built = Services.build(make_settings(database_url))
-    built.db.migrate()
-    yield built
-    built.close()
+    with open_services(database_url) as built:
+        yield built
 
 
 @pytest.fixture
 def sqlite_services(sqlite_url: str) -> Iterator[Services]:
-    built = Services.build(make_settings(sqlite_url))
-    built.db.migrate()
-    yield built
-    built.close()
+    with open_services(sqlite_url) as built:
+        yield built
+
+
+@pytest.fixture
+def services_with(database_url: str) -> Iterator[Callable[..., Services]]:
+    """Builds services on this test's database (SQLite, then PostgreSQL) with these settings
+    overridden: `services_with(retry_limit=2)`; all are closed at the end."""
+    with ExitStack() as stack:
+        yield lambda **overrides: stack.enter_context(open_services(database_url, **overrides))
 
 
 @pytest.fixture
@@ -96,3 +98,10 @@ def visits_dir(tmp_path: Path) -> Path:
 def live(seeded: Services) -> Iterator[LiveServer]:
     with LiveServer(seeded) as server:
         yield server
+
+
+@pytest.fixture
+def client(live: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the live server on the seeded database."""
+    with httpx.Client(base_url=live.url, timeout=10) as http:
+        yield http

@@ -5,48 +5,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from typer.testing import CliRunner, Result
 
-from service.cli.app import app
 from service.services import Services
-from service.settings import get_settings
+from tests.helpers.cli import VISITCAL, cli_env, invoke
 from tests.helpers.live_server import LiveServer
 from tests.helpers.services import LEE, MELONI, ROOT, SEED_VISITS
 
-# The console script of the environment that runs the tests.
-VISITCAL = Path(sys.executable).with_name("visitcal")
-SETTINGS_FILE = ROOT / "config" / "settings.toml"
 LEE_SUMMIT_IN_ROME = "Tue 13 Jan 05:00–10:00 CET (afternoon, time to be confirmed)"
-
-
-def cli_env(database_url: str, visits_dir: Path = SEED_VISITS) -> dict[str, str]:
-    return {
-        "VISITCAL_DATABASE_URL": database_url,
-        "VISITCAL_BASE_URL": "http://visitcal.test",
-        "VISITCAL_VISITS_DIR": str(visits_dir),
-        "VISITCAL_SETTINGS_FILE": str(SETTINGS_FILE),
-        # Wide enough that no table cell wraps, so that a row reads as one line.
-        "COLUMNS": "400",
-    }
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    """Each invocation reads its own environment (the CLI caches settings per process)."""
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-def invoke(env: dict[str, str], *args: str) -> Result:
-    get_settings.cache_clear()
-    return CliRunner().invoke(app, list(args), env=env)
 
 
 def test_export_writes_the_feeds_the_live_server_answers_byte_for_byte(
@@ -95,7 +63,7 @@ def test_visits_with_an_unknown_zone_exits_2_with_one_line_naming_tz(seeded: Ser
 def test_load_prints_a_one_line_summary_of_what_changed(
     services: Services, visits_dir: Path
 ) -> None:
-    env = cli_env(services.settings.database_url, visits_dir)
+    env = cli_env(services.settings.database_url, visits_dir=visits_dir)
 
     first = invoke(env, "load", str(visits_dir))
     again = invoke(env, "load", str(visits_dir))

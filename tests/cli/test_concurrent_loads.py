@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from service.models import Change, Segment, Visit
 from service.services import Services
-from tests.helpers.receivers import cli_process
+from tests.helpers.cli import cli_process
 from tests.helpers.services import SEED_VISITS, make_settings
 
 LOADS = 3

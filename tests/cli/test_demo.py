@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.helpers.receivers import VISITCAL
+from tests.helpers.cli import VISITCAL
 from tests.helpers.services import ROOT
 
 

@@ -1,61 +1,31 @@
-"""Shared helpers of the reminder tests: real receivers on 127.0.0.1 (a webhook receiver with
-programmable answers, an SMTP server), schedules a few seconds ahead, and real workers (in this
-process or as `visitcal worker` subprocesses)."""
+"""Real receivers on 127.0.0.1 for reminders: a webhook receiver with programmable answers (what
+Apprise's `json://` posts to) and an SMTP server (aiosmtpd) that accepts any login."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import json
-import os
 import re
-import signal
-import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from sqlmodel import col, select
 
-from service.models import Reminder
-from service.reminders.channel_policy import ChannelPolicy
-from service.reminders.channels import AppriseSender
-from service.reminders.worker import ReminderWorker
-from service.schedules.spec import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
+from service.clock import utc_now
 from service.services import Services
 from service.signing import server_secret
 from service.urls import confirm_link
 from tests.helpers.live_server import free_port
-from tests.helpers.services import BASE_URL, ROOT
-
-VISITCAL = ROOT / ".venv" / "bin" / "visitcal"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
-    """Poll until `condition()` holds; False if it still does not after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-
 
 # -- the webhook receiver -------------------------------------------------------------------------
 
@@ -204,9 +174,6 @@ class HttpReceiver:
         self.server.server_close()
 
 
-# -- the SMTP server ------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Mail:
     at: datetime
@@ -283,197 +250,7 @@ class SmtpReceiver:
         self.controller.stop()
 
 
-# -- schedules a few seconds ahead ----------------------------------------------------------------
-
-
-def whole_second(seconds_ahead: float) -> datetime:
-    """An instant on a whole second, at least `seconds_ahead` from now (segment times in
-    schedules have whole seconds)."""
-    return (utc_now() + timedelta(seconds=seconds_ahead + 1)).replace(microsecond=0)
-
-
-def daytime_zone(*instants: datetime) -> str:
-    """A zone in which all these instants fall on one day between 01:00 and 22:00 local time,
-    so that a part-of-day window or a one-hour segment around them never crosses midnight."""
-    for name in ("Asia/Tokyo", "Europe/Rome", "America/New_York"):
-        local = [instant.astimezone(ZoneInfo(name)) for instant in instants]
-        if len({t.date() for t in local}) == 1 and all(1 <= t.hour < 22 for t in local):
-            return name
-    raise AssertionError(f"no zone fits {instants}")
-
-
-@dataclass(frozen=True)
-class Seg:
-    """A segment for `schedule`: an exact start instant, or a part of day on a date."""
-
-    key: str
-    title: str
-    start: datetime | None = None
-    part_of_day: str | None = None
-    day: date | None = None
-    kind: str = "meeting"
-    participants: tuple[str, ...] = ("A Guest", "A Host")
-    location: str = "Nara"
-
-
-def schedule(services: Services, slug: str, segments: Sequence[Seg], tz: str) -> ScheduleInput:
-    """A whole visit, resolved with the services' part-of-day windows, as the catalog takes it."""
-    zone_info = ZoneInfo(tz)
-    days = [s.start.astimezone(zone_info).date() if s.start else s.day for s in segments]
-    assert all(days)
-    visit = VisitSpec.model_validate(
-        {
-            "slug": slug,
-            "title": f"Test visit {slug}",
-            "timezone": tz,
-            "first_day": min(days),  # type: ignore[type-var]
-            "last_day": max(days),  # type: ignore[type-var]
-            "guest": {"name": "A Guest", "office": "President"},
-            "host": {"name": "A Host", "office": "Prime Minister"},
-        }
-    )
-    resolved = []
-    for segment, day in zip(segments, days, strict=True):
-        data: dict[str, Any] = {
-            "id": segment.key,
-            "title": segment.title,
-            "kind": segment.kind,
-            "date": day,
-            "location": segment.location,
-            "participants": list(segment.participants),
-        }
-        if segment.start is not None:
-            data["start"] = segment.start.astimezone(zone_info).time().isoformat()
-        if segment.part_of_day is not None:
-            data["part_of_day"] = segment.part_of_day
-        spec = SegmentSpec.model_validate(data)
-        resolved.append(resolve_segment(spec, visit, services.settings.part_of_day))
-    return ScheduleInput(visit=visit, segments=tuple(resolved), origin="test")
-
-
-def apply(services: Services, slug: str, segments: Sequence[Seg], tz: str) -> None:
-    services.catalog.apply([schedule(services, slug, segments, tz)], utc_now())
-
-
-# -- reading the reminder table -------------------------------------------------------------------
-
-
-def reminders(services: Services, subscription_id: str | None = None) -> list[Reminder]:
-    query = select(Reminder).order_by(col(Reminder.id))
-    if subscription_id is not None:
-        query = query.where(col(Reminder.subscription_id) == subscription_id)
-    with services.db.session() as session:
-        return list(session.exec(query))
-
-
-def states(services: Services) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in reminders(services):
-        counts[row.state] = counts.get(row.state, 0) + 1
-    return counts
-
-
-# -- workers --------------------------------------------------------------------------------------
-
-
-@contextmanager
-def worker_in_process(services: Services) -> Iterator[ReminderWorker]:
-    """The real worker (APScheduler, Apprise) in this process, stopped at the end."""
-    worker = ReminderWorker(
-        services.db,
-        services.settings,
-        AppriseSender(ChannelPolicy.from_settings(services.settings)),
-    )
-    worker.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-
-
-class WorkerProcess:
-    """`visitcal worker` as a subprocess, with settings given as VISITCAL_* variables."""
-
-    def __init__(self, database_url: str, **settings: object) -> None:
-        self.process = subprocess.Popen(
-            [str(VISITCAL), "worker"],
-            cwd=ROOT,
-            env=_cli_env(database_url, settings),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_running(self, timeout: float = 20) -> str:
-        """The worker id it printed once it runs (armed and watching)."""
-        ok = wait_until(
-            lambda: (
-                any("running" in line for line in self.lines) or self.process.poll() is not None
-            ),
-            timeout,
-        )
-        found = [line for line in self.lines if "running" in line]
-        assert ok and found, f"worker did not start: {self.output}"
-        return found[0].split()[1]
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self._reader.join(timeout=5)
-
-
-def _cli_env(database_url: str, settings: dict[str, object]) -> dict[str, str]:
-    env = {**os.environ, "VISITCAL_DATABASE_URL": database_url, "VISITCAL_BASE_URL": BASE_URL}
-    env["COLUMNS"] = "250"  # wide enough that tables do not wrap
-    env["VISITCAL_CHANNEL_ALLOW_PRIVATE"] = "true"  # the receivers listen on 127.0.0.1
-    return env | {f"VISITCAL_{name.upper()}": str(value) for name, value in settings.items()}
-
-
-def run_cli(
-    *args: str, database_url: str, timeout: float = 60, **settings: object
-) -> subprocess.CompletedProcess[str]:
-    """One `visitcal` command against this database."""
-    return subprocess.run(
-        [str(VISITCAL), *args],
-        cwd=ROOT,
-        env=_cli_env(database_url, settings),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def cli_process(*args: str, database_url: str, **settings: object) -> subprocess.Popen[str]:
-    """Like run_cli, but started and left running (several commands at once)."""
-    return subprocess.Popen(
-        [str(VISITCAL), *args],
-        cwd=ROOT,
-        env=_cli_env(database_url, settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+# -- the follower's side of a sign-up -------------------------------------------------------------
 
 
 def confirm_by_link(services: Services, server_url: str, subscription_id: str) -> httpx.Response:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from service.schedules.files import read_schedules
@@ -57,6 +58,16 @@ def fresh_postgres(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def empty_database(backend: str, request: pytest.FixtureRequest, directory: Path) -> str:
+    """The URL of an empty database: a new SQLite file in `directory`, or the test PostgreSQL
+    database (conftest's postgres_database, which skips without a server) emptied."""
+    if backend == "sqlite":
+        return f"sqlite:///{directory / 'visitcal.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    fresh_postgres(url)
+    return url
 
 
 def load_seed(services: Services, now: datetime | None = None) -> None:

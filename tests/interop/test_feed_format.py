@@ -11,19 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import icalendar
 import pytest
 import vobject
-from ical.calendar_stream import IcsCalendarStream
 
 from feeds import CalendarMeta, EventData, render_calendar, render_event
 from feeds.calendar import ZoneUse
-from service.publishing.feed_store import FeedKey
-from service.schedules.files import parse_schedule, read_schedules
-from service.services import Services
-from tests.helpers.services import FIXTURES, SEED_VISITS, make_settings
+from tests.helpers.parsers import PYTHON_PARSERS, PYTHON_READERS
+from tests.helpers.services import FIXTURES
 
 GOLDEN_DIR = FIXTURES / "feeds"
 
@@ -143,98 +138,14 @@ def tricky_calendar() -> bytes:
     )
 
 
-ROME = """\
-[visit]
-slug = "2026-rome"
-title = "Visit to Rome across both DST changes"
-timezone = "Europe/Rome"
-first_day = 2026-03-28
-last_day = 2026-12-31
-
-[visit.guest]
-name = "Guest, of honour; 日本語 한국어"
-
-[[segment]]
-id = "spring"
-title = "Meeting as clocks go forward: talks, lunch; toasts \\\\ 日本語 한국어"
-kind = "meeting"
-date = 2026-03-29
-start = "01:30"
-end = "04:00"
-location = "Palazzo Chigi, Roma; 한국어 \\\\ 日本語"
-description = "First line, with commas; semicolons \\\\ backslashes\\nSecond line 日本語 한국어"
-
-[[segment]]
-id = "autumn"
-title = "Meeting as clocks go back"
-kind = "meeting"
-date = 2026-10-25
-start = "01:00"
-end = "04:00"
-
-[[segment]]
-id = "evening"
-title = "New Year's Eve reception"
-kind = "ceremony"
-date = 2026-12-31
-start = "20:00"
-end = "23:30"
-"""
-
-# Its only local time falls on 31 December, already 1 January 2027 in UTC.
-LOS_ANGELES = """\
-[visit]
-slug = "2026-los-angeles"
-title = "New Year's Eve in Los Angeles"
-timezone = "America/Los_Angeles"
-first_day = 2026-12-31
-last_day = 2027-01-01
-
-[visit.guest]
-name = "Guest of Los Angeles"
-
-[[segment]]
-id = "evening"
-title = "New Year's Eve reception"
-kind = "ceremony"
-date = 2026-12-31
-start = "20:00"
-end = "23:30"
-"""
-
-
-@pytest.fixture(scope="module")
-def service_feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """Seed visits plus visits in Europe/Rome (across DST) and America/Los_Angeles (31 Dec)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('format') / 'visitcal.db'}"
-    services = Services.build(make_settings(url))
-    services.db.migrate()
-    try:
-        windows = services.settings.part_of_day
-        schedules = [
-            *read_schedules([SEED_VISITS], windows),
-            parse_schedule(ROME, Path("rome.toml"), windows),
-            parse_schedule(LOS_ANGELES, Path("los-angeles.toml"), windows),
-        ]
-        services.catalog.apply(schedules, T0)
-        services.feeds.invalidate()
-        keys = {
-            "service-rome": FeedKey("visit", "2026-rome"),
-            "service-los-angeles": FeedKey("visit", "2026-los-angeles"),
-            "service-all-zones": FeedKey("all"),
-        }
-        feeds = {name: services.feeds.get(key) for name, key in keys.items()}
-    finally:
-        services.close()
-    return {name: feed.body for name, feed in feeds.items() if feed is not None}
-
-
 GOLDEN = {
     "golden-lee": "2026-01-lee-jae-myung-nara.ics",
     "golden-meloni": "2026-01-meloni-japan.ics",
     "golden-all": "all.ics",
 }
-FEEDS = [*GOLDEN, "service-rome", "service-los-angeles", "service-all-zones", "tricky-text"]
+# The visits of interop/conftest.py's zone_feeds, in Europe/Rome and America/Los_Angeles.
+SERVICE = {"service-rome": "rome", "service-los-angeles": "los-angeles", "service-all-zones": "all"}
+FEEDS = [*GOLDEN, *SERVICE, "tricky-text"]
 
 
 def feed_body(name: str, request: pytest.FixtureRequest) -> bytes:
@@ -242,8 +153,8 @@ def feed_body(name: str, request: pytest.FixtureRequest) -> bytes:
         return (GOLDEN_DIR / GOLDEN[name]).read_bytes()
     if name == "tricky-text":
         return tricky_calendar()
-    service_feeds: dict[str, bytes] = request.getfixturevalue("service_feeds")
-    return service_feeds[name]
+    zone_feeds: dict[str, bytes] = request.getfixturevalue("zone_feeds")
+    return zone_feeds[SERVICE[name]]
 
 
 @pytest.fixture(params=FEEDS)
@@ -350,57 +261,19 @@ def test_calendar_is_published_and_every_event_names_its_organizer(feed: bytes) 
 # --- Text round trip through three independent parsers. ---
 
 
-def read_text_with_icalendar(body: bytes) -> list[dict[str, str]]:
-    return [
-        {name: str(event[name]) for name in ("SUMMARY", "LOCATION", "DESCRIPTION")}
-        | {"ORGANIZER-CN": str(event["ORGANIZER"].params["CN"])}
-        for event in icalendar.Calendar.from_ical(body).walk("VEVENT")
-    ]
-
-
-def read_text_with_ical(body: bytes) -> list[dict[str, str]]:
-    calendar = IcsCalendarStream.calendar_from_ics(body.decode("utf-8"))
-    return [
-        {
-            "SUMMARY": str(event.summary),
-            "LOCATION": str(event.location),
-            "DESCRIPTION": str(event.description),
-            "ORGANIZER-CN": str(event.organizer.common_name if event.organizer else None),
-        }
-        for event in calendar.events
-    ]
-
-
-def read_text_with_vobject(body: bytes) -> list[dict[str, str]]:
-    calendar = vobject.readOne(body.decode("utf-8"))
-    return [
-        {
-            "SUMMARY": event.summary.value,
-            "LOCATION": event.location.value,
-            "DESCRIPTION": event.description.value,
-            "ORGANIZER-CN": event.organizer.params["CN"][0],
-        }
-        for event in calendar.contents["vevent"]
-    ]
-
-
-@pytest.mark.parametrize(
-    "reader",
-    [read_text_with_icalendar, read_text_with_ical, read_text_with_vobject],
-    ids=["icalendar", "ical", "vobject"],
-)
+@pytest.mark.parametrize("parser", PYTHON_PARSERS)
 def test_text_with_commas_semicolons_backslashes_newlines_japanese_korean_survives_round_trip(
-    reader: object,
+    parser: str,
 ) -> None:
     body = tricky_calendar()
     assert b"\r\n " in body, "the long text is folded"
-    (read,) = reader(body)  # type: ignore[operator]
-    assert read == {
-        "SUMMARY": TRICKY,  # an exact time: no "to be confirmed" label
-        "LOCATION": TRICKY + " " + LONG,
-        "DESCRIPTION": LONG,
-        "ORGANIZER-CN": "Protocol Office, 日本; 한국",
-    }
+    (read,) = PYTHON_READERS[parser](body)
+    assert (read.summary, read.location, read.description, read.organizer_cn) == (
+        TRICKY,  # an exact time: no "to be confirmed" label
+        TRICKY + " " + LONG,
+        LONG,
+        "Protocol Office, 日本; 한국",
+    )
 
 
 def test_calendar_name_and_description_are_written_and_read_back_as_text() -> None:

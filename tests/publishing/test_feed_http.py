@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -16,7 +15,6 @@ import pytest
 from service.publishing.feed_store import FeedKey, RenderedFeed
 from service.schedules.files import read_schedules
 from service.services import Services
-from tests.helpers.live_server import LiveServer
 from tests.helpers.services import LEE, MELONI, make_settings
 
 FEEDS = [
@@ -55,12 +53,6 @@ date = 2026-02-10
 start = "09:00"
 visibility = "restricted"
 """
-
-
-@pytest.fixture
-def client(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url) as http:
-        yield http
 
 
 def apply_files(services: Services, *paths: Path, now: datetime) -> None:

@@ -20,17 +20,9 @@ from service.services import Services
 from service.signing import server_secret
 from service.urls import confirm_link
 from tests.helpers.live_server import LiveServer
-from tests.helpers.receivers import (
-    HttpReceiver,
-    Seg,
-    apply,
-    confirm_by_link,
-    daytime_zone,
-    reminders,
-    wait_until,
-    whole_second,
-    worker_in_process,
-)
+from tests.helpers.receivers import HttpReceiver, confirm_by_link
+from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
+from tests.helpers.workers import reminders, wait_until, worker_in_process
 
 SOON = "soon-visit"
 

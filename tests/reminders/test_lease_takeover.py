@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from service.clock import utc_now
 from service.reminders.queue import Fate, ReminderQueue
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.services import Services
-from tests.helpers.receivers import Seg, apply, daytime_zone, reminders, utc_now, whole_second
+from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
+from tests.helpers.workers import reminders
 
 
 def test_a_taken_over_claim_keeps_the_new_owners_result(services: Services) -> None:

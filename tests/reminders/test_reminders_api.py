@@ -15,17 +15,10 @@ from service.errors import Unauthorized
 from service.models import Reminder, Subscription
 from service.reminders.subscriptions import authorize
 from service.services import Services
-from tests.helpers.live_server import LiveServer
-from tests.helpers.receivers import (
-    Seg,
-    apply,
-    cli_process,
-    confirm_by_link,
-    daytime_zone,
-    reminders,
-    run_cli,
-    whole_second,
-)
+from tests.helpers.cli import cli_process, run_cli
+from tests.helpers.receivers import confirm_by_link
+from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
+from tests.helpers.workers import reminders
 
 FUTURE = "future-visit"
 SECRET = "s3cret-Pa55"
@@ -39,12 +32,6 @@ def future(seeded: Services) -> Any:
     start = whole_second(2 * 86400)
     apply(seeded, FUTURE, [Seg("talks", "Talks", start=start)], daytime_zone(start))
     return start
-
-
-@pytest.fixture
-def client(live: LiveServer) -> Any:
-    with httpx.Client(base_url=live.url) as http:
-        yield http
 
 
 def counts(services: Services) -> tuple[int, int]:

@@ -4,44 +4,19 @@ what is still useful (late) and drops what is not (missed)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
+from service.clock import utc_now
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.services import Services
-from tests.helpers.receivers import (
-    HttpReceiver,
-    Seg,
-    apply,
-    daytime_zone,
-    reminders,
-    utc_now,
-    wait_until,
-    whole_second,
-    worker_in_process,
-)
-from tests.helpers.services import make_settings
+from tests.helpers.receivers import HttpReceiver
+from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
+from tests.helpers.workers import reminders, wait_until, worker_in_process
 
 SLUG = "changing-visit"
 ON_TIME = timedelta(seconds=1)
-
-
-@pytest.fixture
-def build(database_url: str) -> Iterator[Callable[..., Services]]:
-    made: list[Services] = []
-
-    def make(**overrides: object) -> Services:
-        services = Services.build(make_settings(database_url, **overrides))
-        services.db.migrate()
-        made.append(services)
-        return services
-
-    yield make
-    for services in made:
-        services.close()
 
 
 def clock(instant: datetime, tz: str) -> str:
@@ -54,7 +29,7 @@ def local_time(instant: datetime, tz: str) -> time:
 
 
 def test_moved_cancelled_and_refined_segments_old_reminders_never_new_ones_on_time(
-    build: Callable[..., Services],
+    services_with: Callable[..., Services],
 ) -> None:
     first = whole_second(8)
     moved_to = first + timedelta(seconds=4)
@@ -62,7 +37,9 @@ def test_moved_cancelled_and_refined_segments_old_reminders_never_new_ones_on_ti
     tz = daytime_zone(first, first + timedelta(hours=1))
     # "afternoon" opens at `first` here, so that a part-of-day segment starts seconds from now.
     window = (local_time(first, tz), local_time(first + timedelta(hours=1), tz))
-    services = build(part_of_day={"morning": window, "afternoon": window, "evening": window})
+    services = services_with(
+        part_of_day={"morning": window, "afternoon": window, "evening": window}
+    )
     follower = "Europe/Rome"
     talks, lunch, press = "Talks between the leaders", "Working lunch", "Joint press conference"
     day = first.astimezone(ZoneInfo(tz)).date()
@@ -140,9 +117,9 @@ def test_moved_cancelled_and_refined_segments_old_reminders_never_new_ones_on_ti
 
 
 def test_worker_down_across_due_instant_sends_late_what_has_not_started_and_misses_the_rest(
-    build: Callable[..., Services],
+    services_with: Callable[..., Services],
 ) -> None:
-    services = build(late_after_seconds=1)
+    services = services_with(late_after_seconds=1)
     started = whole_second(3)  # begins while the worker is down
     due_late = started + timedelta(seconds=1)
     upcoming = due_late + timedelta(seconds=6)  # still ahead when the worker is back

@@ -4,52 +4,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 
+from service.clock import utc_now
 from service.models import Subscription
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription, deliveries
 from service.services import Services
+from tests.helpers.cli import run_cli
 from tests.helpers.live_server import LiveServer
-from tests.helpers.receivers import (
-    BASE_URL,
-    HttpReceiver,
-    Seg,
-    SmtpReceiver,
-    apply,
-    daytime_zone,
-    reminders,
-    run_cli,
-    utc_now,
-    wait_until,
-    whole_second,
-    worker_in_process,
-)
-from tests.helpers.services import make_settings
+from tests.helpers.receivers import HttpReceiver, SmtpReceiver
+from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
+from tests.helpers.services import BASE_URL
+from tests.helpers.workers import reminders, wait_until, worker_in_process
 
 SLUG = "delivery-visit"
 ON_TIME = timedelta(seconds=1)
-
-
-@pytest.fixture
-def build(database_url: str) -> Iterator[Callable[..., Services]]:
-    """Services on this test's database (SQLite, then PostgreSQL) with settings overridden."""
-    made: list[Services] = []
-
-    def make(**overrides: object) -> Services:
-        services = Services.build(make_settings(database_url, **overrides))
-        services.db.migrate()
-        made.append(services)
-        return services
-
-    yield make
-    for services in made:
-        services.close()
 
 
 def subscribe(services: Services, channel: str, offsets: list[str], tz: str = "UTC") -> str:
@@ -91,9 +65,9 @@ def expected_lines(
 
 
 def test_email_and_webhook_arrive_within_one_second_of_due_with_the_right_text(
-    build: Callable[..., Services],
+    services_with: Callable[..., Services],
 ) -> None:
-    services = build()
+    services = services_with()
     start = whole_second(7)
     visit_tz = daytime_zone(start, start + timedelta(hours=1))
     tomorrow = start.astimezone(ZoneInfo(visit_tz)).date() + timedelta(days=1)
@@ -177,9 +151,9 @@ def _subscription(services: Services, subscription_id: str) -> Subscription:
 
 
 def test_failing_channel_is_retried_with_backoff_and_a_dead_one_ends_failed_and_listed(
-    build: Callable[..., Services], database_url: str
+    services_with: Callable[..., Services], database_url: str
 ) -> None:
-    services = build(retry_base_seconds=0.2, retry_limit=2)
+    services = services_with(retry_base_seconds=0.2, retry_limit=2)
     start = whole_second(4)
     apply(services, SLUG, [Seg("talks", "Talks", start=start)], daytime_zone(start))
     with HttpReceiver() as http, worker_in_process(services):

@@ -114,7 +114,8 @@ def test_a_segment_moved_while_its_reminder_is_in_flight_gets_one_for_the_new_ti
 
     from service.models import Reminder
     from service.reminders.subscriptions import SubscriptionRequest, create_subscription
-    from tests.helpers.receivers import Seg, apply, reminders
+    from tests.helpers.schedules import Seg, apply
+    from tests.helpers.workers import reminders
 
     start = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0, second=0)
     apply(services, "in-flight", [Seg("talks", "Talks", start=start)], "UTC")

@@ -4,44 +4,20 @@ deliver each reminder once, and a worker killed mid-batch loses nothing when it 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
+from service.clock import utc_now
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
 from service.services import Services
-from tests.helpers.receivers import (
-    HttpReceiver,
-    Seg,
-    WorkerProcess,
-    apply,
-    daytime_zone,
-    reminders,
-    states,
-    utc_now,
-    wait_until,
-    whole_second,
-    worker_in_process,
-)
-from tests.helpers.services import make_settings
+from tests.helpers.receivers import HttpReceiver
+from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
+from tests.helpers.services import open_services
+from tests.helpers.workers import WorkerProcess, reminders, states, wait_until, worker_in_process
 
 SLUG = "busy-visit"
-
-
-@pytest.fixture
-def build(database_url: str) -> Iterator[Callable[..., Services]]:
-    made: list[Services] = []
-
-    def make(**overrides: object) -> Services:
-        services = Services.build(make_settings(database_url, **overrides))
-        services.db.migrate()
-        made.append(services)
-        return services
-
-    yield make
-    for services in made:
-        services.close()
 
 
 def settled(services: Services) -> bool:
@@ -50,9 +26,9 @@ def settled(services: Services) -> bool:
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_worker_processes_deliver_1000_reminders_each_exactly_once(
-    build: Callable[..., Services], database_url: str
+    services_with: Callable[..., Services], database_url: str
 ) -> None:
-    services = build()
+    services = services_with()
     with HttpReceiver() as http:
         workers = [
             WorkerProcess(database_url, worker_batch=50, plan_check_seconds=0.2) for _ in range(2)
@@ -97,7 +73,7 @@ def test_two_worker_processes_deliver_1000_reminders_each_exactly_once(
 
 
 def test_worker_killed_mid_batch_then_restarted_delivers_every_reminder_once(
-    build: Callable[..., Services], database_url: str
+    services_with: Callable[..., Services], database_url: str
 ) -> None:
     """ "Once" as the receiver sees it: each reminder is answered 200 exactly once. The kill lands
     while the receiver holds requests unanswered: their senders never learn the outcome, so
@@ -105,7 +81,7 @@ def test_worker_killed_mid_batch_then_restarted_delivers_every_reminder_once(
 
     The kill waits until what was answered is recorded: between a 200 and its record a worker
     can die, and that reminder is sent again (at-least-once, inherent to any sender)."""
-    services = build()
+    services = services_with()
     worker_settings: dict[str, object] = {"lease_seconds": 2, "worker_batch": 20}
     worker_settings |= {"worker_threads": 4, "plan_check_seconds": 0.2}
     with HttpReceiver() as http:
@@ -167,25 +143,17 @@ def test_a_delivery_slower_than_the_lease_is_not_taken_over_by_another_worker(
 ) -> None:
     """A claim is a lease so that a dead worker's reminders are taken over; a live worker whose
     send merely takes longer than the lease keeps its claims (it renews them while it works)."""
-    services = Services.build(
-        make_settings(sqlite_url, lease_seconds=1, worker_threads=1, worker_batch=10)
-    )
-    services.db.migrate()
-    try:
-        with HttpReceiver() as http:
-            http.delay("/slow", 2.5)  # the first send takes 2.5 leases
-            start = whole_second(5)
-            tz = daytime_zone(start, start + timedelta(hours=1))
-            apply(
-                services, SLUG, [Seg("a", "Talks", start=start), Seg("b", "Lunch", start=start)], tz
-            )
-            request = SubscriptionRequest(channel=http.url("slow"), visits=[SLUG], offsets=["3s"])
-            create_subscription(services.db, services.settings, request, utc_now(), confirmed=True)
-            with worker_in_process(services), worker_in_process(services):
-                assert wait_until(lambda: settled(services), timeout=20)
-                assert wait_until(lambda: len(http.requests) >= 2, timeout=5)
-            received = Counter(a.title.split(" — ")[0] for a in http.requests)
+    settings = {"lease_seconds": 1, "worker_threads": 1, "worker_batch": 10}
+    with open_services(sqlite_url, **settings) as services, HttpReceiver() as http:
+        http.delay("/slow", 2.5)  # the first send takes 2.5 leases
+        start = whole_second(5)
+        tz = daytime_zone(start, start + timedelta(hours=1))
+        apply(services, SLUG, [Seg("a", "Talks", start=start), Seg("b", "Lunch", start=start)], tz)
+        request = SubscriptionRequest(channel=http.url("slow"), visits=[SLUG], offsets=["3s"])
+        create_subscription(services.db, services.settings, request, utc_now(), confirmed=True)
+        with worker_in_process(services), worker_in_process(services):
+            assert wait_until(lambda: settled(services), timeout=20)
+            assert wait_until(lambda: len(http.requests) >= 2, timeout=5)
+        received = Counter(a.title.split(" — ")[0] for a in http.requests)
         assert received == {"Talks": 1, "Lunch": 1}
         assert Counter(r.attempts for r in reminders(services)) == {1: 2}
-    finally:
-        services.close()

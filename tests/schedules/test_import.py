@@ -16,10 +16,9 @@ import httpx
 import icalendar
 import pytest
 from sqlmodel import col, func, select
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from feeds.ical_import import parse_calendar
-from service.cli.app import app
 from service.errors import InputError
 from service.models import Change, Reminder, Segment, Visit
 from service.publishing.feed_store import FeedKey
@@ -27,7 +26,7 @@ from service.schedules.calendar_import import ImportResult, guess_kind, import_c
 from service.schedules.organizer_tokens import create_token
 from service.schedules.remote_calendar import fetch_calendar
 from service.services import Services
-from service.settings import get_settings
+from tests.helpers.cli import cli_env, invoke
 from tests.helpers.live_server import LiveServer
 from tests.helpers.services import LEE, MELONI, ROOT
 
@@ -148,18 +147,7 @@ def local(instant: datetime, zone: str = "Asia/Tokyo") -> str:
 
 
 def cli(services: Services, *args: str, **settings: object) -> Result:
-    env = {
-        "VISITCAL_DATABASE_URL": services.settings.database_url,
-        "VISITCAL_BASE_URL": services.settings.base_url,
-        "VISITCAL_SETTINGS_FILE": str(ROOT / "config" / "settings.toml"),
-        "COLUMNS": "400",  # no table cell wraps: a row reads as one line
-    }
-    env |= {f"VISITCAL_{name.upper()}": str(value) for name, value in settings.items()}
-    get_settings.cache_clear()
-    try:
-        return CliRunner().invoke(app, list(args), env=env)
-    finally:
-        get_settings.cache_clear()
+    return invoke(cli_env(services.settings.database_url, **settings), *args)
 
 
 def allow_private(services: Services, **more: object) -> None:

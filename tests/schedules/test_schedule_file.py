@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from service.cli.app import app
 from service.errors import InputError
 from service.publishing.feed_store import FeedKey, FeedStore
 from service.schedules.files import read_schedules
 from service.services import Services
-from service.settings import Settings, get_settings
-from tests.helpers.services import LEE, ROOT
+from service.settings import Settings
+from tests.helpers.cli import cli_env, invoke
+from tests.helpers.services import LEE
 
 ROME_VISIT = """\
 [visit]
@@ -228,18 +226,6 @@ start = "15:00"
 """
 
 
-@pytest.fixture
-def cli_env(services: Services, visits_dir: Path) -> Iterator[dict[str, str]]:
-    get_settings.cache_clear()
-    yield {
-        "VISITCAL_DATABASE_URL": services.settings.database_url,
-        "VISITCAL_BASE_URL": services.settings.base_url,
-        "VISITCAL_VISITS_DIR": str(visits_dir),
-        "VISITCAL_SETTINGS_FILE": str(ROOT / "config" / "settings.toml"),
-    }
-    get_settings.cache_clear()
-
-
 def database_state(services: Services) -> tuple[int, list[bytes | None]]:
     """The change counter and the bytes of every feed, read without any cache."""
     store = FeedStore(services.db, services.settings)
@@ -250,7 +236,7 @@ def database_state(services: Services) -> tuple[int, list[bytes | None]]:
 
 
 def test_load_with_a_bad_second_file_writes_nothing_and_exits_2_with_one_line(
-    seeded: Services, visits_dir: Path, tmp_path: Path, cli_env: dict[str, str]
+    seeded: Services, visits_dir: Path, tmp_path: Path
 ) -> None:
     before = database_state(seeded)
     lee = visits_dir / f"{LEE}.toml"
@@ -266,7 +252,8 @@ def test_load_with_a_bad_second_file_writes_nothing_and_exits_2_with_one_line(
     bad = tmp_path / "b-rome.toml"
     bad.write_text(bad_text, encoding="utf-8")
 
-    result = CliRunner().invoke(app, ["load", str(lee), str(first), str(bad)], env=cli_env)
+    env = cli_env(seeded.settings.database_url, visits_dir=visits_dir)
+    result = invoke(env, "load", str(lee), str(first), str(bad))
 
     assert result.exit_code == 2, result.output
     assert result.stdout == ""

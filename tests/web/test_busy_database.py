@@ -25,16 +25,10 @@ from service.schedules.organizer_tokens import create_token
 from service.services import Services
 from service.settings import get_settings
 from tests.helpers.live_server import LiveServer
-from tests.helpers.receivers import (
-    HttpReceiver,
-    Seg,
-    apply,
-    daytime_zone,
-    states,
-    wait_until,
-    whole_second,
-)
+from tests.helpers.receivers import HttpReceiver
+from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
 from tests.helpers.services import LEE, SEED_VISITS, load_seed, make_settings
+from tests.helpers.workers import states, wait_until
 
 BUSY_SECONDS = 0.3
 

@@ -18,15 +18,9 @@ from service.schedules.files import read_schedules
 from service.schedules.when import Timing, describe_when
 from service.services import Services
 from service.web.signup_form import SignupForm, email_channel, signup_request
-from tests.helpers.live_server import LiveServer
 from tests.helpers.services import LEE, MELONI
 
 LEE_PAGE = f"/visits/{LEE}"
-
-
-@pytest.fixture
-def client(live: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=live.url, timeout=10)
 
 
 def load(services: Services, visits_dir: Path, now: datetime | None = None) -> None:

@@ -12,21 +12,18 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from service.schedules.organizer_tokens import create_token
-from service.services import Services
 from tests.helpers.live_server import LiveServer
-from tests.helpers.services import load_seed, make_settings
+from tests.helpers.services import load_seed, open_services
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
     path: Path = tmp_path_factory.mktemp("schema") / "visitcal.db"
-    services = Services.build(make_settings(f"sqlite:///{path}"))
-    services.db.migrate()
-    load_seed(services)
-    token = create_token(services.db, "schemathesis", datetime.now(UTC))
-    with LiveServer(services) as server:
-        yield server, token
-    services.close()
+    with open_services(f"sqlite:///{path}") as services:
+        load_seed(services)
+        token = create_token(services.db, "schemathesis", datetime.now(UTC))
+        with LiveServer(services) as server:
+            yield server, token
 
 
 # Whether a schema-valid value is also meaningful (an alarm offset, a known zone) is for our own
