@@ -30,12 +30,18 @@ How a change travels:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from service.db import Database
 from service.publishing.feed_store import FeedStore
+from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.planner import plan_changes
 from service.schedules.catalog import Catalog
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.reminders.channels import AppriseSender
+    from service.reminders.worker import ReminderWorker
 
 
 @dataclass
@@ -56,6 +62,20 @@ class Services:
     def _on_commit(self, flags: set[str]) -> None:
         if "catalog" in flags:
             self.feeds.invalidate()
+
+    def sender(self) -> AppriseSender:
+        """What delivers to followers' channels (Apprise), under the channel policy."""
+        # Imported here, as the worker below: a process that serves only feeds and pages
+        # loads neither the delivery code nor APScheduler.
+        from service.reminders.channels import AppriseSender
+
+        return AppriseSender(ChannelPolicy.from_settings(self.settings))
+
+    def reminder_worker(self) -> ReminderWorker:
+        """A reminder worker that delivers with `sender()`; the caller starts and stops it."""
+        from service.reminders.worker import ReminderWorker
+
+        return ReminderWorker(self.db, self.settings, self.sender())
 
     def close(self) -> None:
         self.db.dispose()

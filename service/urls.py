@@ -5,6 +5,7 @@ site path."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from service.settings import Settings
@@ -43,26 +44,30 @@ def subscription_manage(base: str, subscription_id: str) -> str:
     return f"{base}/subscriptions/{subscription_id}"
 
 
+# What a signed link lets its holder do without the manage token, in the link's path.
+SignedAction = Literal["unsubscribe", "confirm"]
+
+
+def signed_link(base: str, secret: bytes, subscription_id: str, action: SignedAction) -> str:
+    """A link bound to one subscription and one action, signed with the server secret: the
+    confirmation message carries "confirm", every reminder "unsubscribe"."""
+    signature = sign(secret, f"{action}:{subscription_id}")
+    return f"{subscription_manage(base, subscription_id)}/{action}?sig={signature}"
+
+
+def signed_link_valid(
+    secret: bytes, subscription_id: str, action: SignedAction, signature: str | None
+) -> bool:
+    """Whether `signature` is the one `signed_link` wrote for this subscription and action."""
+    return signature_matches(secret, f"{action}:{subscription_id}", signature)
+
+
 def unsubscribe_link(base: str, secret: bytes, subscription_id: str) -> str:
-    """A link that ends a subscription without its manage token: signed with the server secret."""
-    signature = sign(secret, f"unsubscribe:{subscription_id}")
-    return f"{subscription_manage(base, subscription_id)}/unsubscribe?sig={signature}"
-
-
-def unsubscribe_link_signed(secret: bytes, subscription_id: str, signature: str | None) -> bool:
-    """Whether `signature` is the one `unsubscribe_link` wrote for this subscription."""
-    return signature_matches(secret, f"unsubscribe:{subscription_id}", signature)
+    return signed_link(base, secret, subscription_id, "unsubscribe")
 
 
 def confirm_link(base: str, secret: bytes, subscription_id: str) -> str:
-    """The link in a sign-up's confirmation message: signed, bound to one subscription."""
-    signature = sign(secret, f"confirm:{subscription_id}")
-    return f"{subscription_manage(base, subscription_id)}/confirm?sig={signature}"
-
-
-def confirm_link_signed(secret: bytes, subscription_id: str, signature: str | None) -> bool:
-    """Whether `signature` is the one `confirm_link` wrote for this subscription."""
-    return signature_matches(secret, f"confirm:{subscription_id}", signature)
+    return signed_link(base, secret, subscription_id, "confirm")
 
 
 def webcal(url: str) -> str:

@@ -190,20 +190,13 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @app.command()
 def up(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate, load config/visits/, serve, and run the reminder worker: one process."""
-    from service.reminders.channel_policy import ChannelPolicy
-    from service.reminders.channels import AppriseSender
-    from service.reminders.worker import ReminderWorker
 
     with _services() as services:
         services.db.migrate()
         services.catalog.rerender_if_needed()
         _load(services, [services.settings.visits_dir])
         _print_links(services)
-        reminder_worker = ReminderWorker(
-            services.db,
-            services.settings,
-            AppriseSender(ChannelPolicy.from_settings(services.settings)),
-        )
+        reminder_worker = services.reminder_worker()
         reminder_worker.start()
         try:
             _serve(services, host, port)
@@ -241,17 +234,10 @@ def visits(
 @app.command()
 def worker() -> None:
     """Run the reminder worker alone (scale out: any number, sharing PostgreSQL)."""
-    from service.reminders.channel_policy import ChannelPolicy
-    from service.reminders.channels import AppriseSender
-    from service.reminders.worker import ReminderWorker
 
     with _services() as services:
         services.db.migrate()
-        reminder_worker = ReminderWorker(
-            services.db,
-            services.settings,
-            AppriseSender(ChannelPolicy.from_settings(services.settings)),
-        )
+        reminder_worker = services.reminder_worker()
         reminder_worker.start()
         out.print(f"worker {reminder_worker.worker_id} running; Ctrl-C stops", highlight=False)
         stop = threading.Event()

@@ -14,10 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from rich.console import Console
 
 from service.localtime import zone
-from service.reminders.channel_policy import ChannelPolicy
-from service.reminders.channels import AppriseSender
 from service.reminders.subscriptions import SubscriptionRequest, create_subscription
-from service.reminders.worker import ReminderWorker
 from service.schedules.spec import ScheduleInput, SegmentSpec, VisitSpec, resolve_segment
 from service.services import Services
 
@@ -152,11 +149,7 @@ def run_demo(
             "Waiting for reminders; Ctrl-C stops.",
             highlight=False,
         )
-        worker = ReminderWorker(
-            services.db,
-            services.settings,
-            AppriseSender(ChannelPolicy.from_settings(services.settings)),
-        )
+        worker = services.reminder_worker()
         worker.start()
         try:
             time.sleep(max(0.0, timeline.move_at - (time.monotonic() - began)))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from service.db import Database, mark_changed
-from service.errors import InputError, NotFound
+from service.errors import InputError
 from service.models import SEGMENT_KINDS, PrivateFeed, Visit
-from service.schedules.spec import SLUG
+from service.named_secrets import add_named, list_named, revoke_named
+from service.schedules.spec import check_name
 from service.signing import new_token, token_hash
 
 
@@ -24,8 +24,10 @@ def create_private_feed(
     now: datetime,
 ) -> str:
     """Save a feed; returns its token (shown once: only the hash is kept)."""
-    if not SLUG.match(name):
-        raise InputError("name", "use lowercase letters, digits and hyphens (at most 120)")
+    try:
+        check_name(name)
+    except ValueError as error:
+        raise InputError("name", str(error)) from None
     for kind in kinds:
         if kind not in SEGMENT_KINDS:
             raise InputError("kind", f"{kind!r} is not one of {', '.join(SEGMENT_KINDS)}")
@@ -44,25 +46,14 @@ def create_private_feed(
         include_restricted=include_restricted,
         created_at=now,
     )
-    try:
-        with db.write() as session:
-            session.add(row)
-    except IntegrityError:
-        raise InputError("name", f"a private feed named {name!r} exists already") from None
+    add_named(db, row, "private feed")
     return token
 
 
 def list_private_feeds(db: Database) -> list[PrivateFeed]:
-    with db.session() as session:
-        return list(session.exec(select(PrivateFeed).order_by(col(PrivateFeed.name))))
+    return list_named(db, PrivateFeed)
 
 
 def revoke_private_feed(db: Database, name: str, now: datetime) -> None:
     """Its URL answers 404 from now on: the change counter empties every feed cache."""
-    with db.write() as session:
-        row = session.exec(select(PrivateFeed).where(PrivateFeed.name == name)).first()
-        if row is None or row.revoked_at is not None:
-            raise NotFound(f"no active private feed named {name!r}")
-        row.revoked_at = now
-        session.add(row)
-        mark_changed(session)
+    revoke_named(db, PrivateFeed, name, now, "private feed", also=mark_changed)

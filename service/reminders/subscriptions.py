@@ -146,18 +146,24 @@ def _forget_unconfirmed(session: Session, settings: Settings, now: datetime) -> 
     )
 
 
+def _active(session: Session, subscription_id: str) -> Subscription:
+    """The active subscription with this id, or NotFound."""
+    # Ids are 16 hex digits; anything else (a NUL, a long string) is not worth a query.
+    known = len(subscription_id) == 16 and all(c in "0123456789abcdef" for c in subscription_id)
+    subscription = session.get(Subscription, subscription_id) if known else None
+    if subscription is None or not subscription.active:
+        raise NotFound(f"no subscription {subscription_id!r}")
+    return subscription
+
+
 def confirm_subscription(
     db: Database, settings: Settings, subscription_id: str, now: datetime
 ) -> Subscription:
     """Confirm a sign-up (its link was followed): from now on its reminders are planned.
     Confirming twice changes nothing; an expired sign-up is NotFound."""
-    if not _known(subscription_id):
-        raise NotFound(f"no subscription {subscription_id!r}")
     expired = now - timedelta(hours=settings.confirm_within_hours)
     with db.write() as session:
-        subscription = session.get(Subscription, subscription_id)
-        if subscription is None or not subscription.active:
-            raise NotFound(f"no subscription {subscription_id!r}")
+        subscription = _active(session, subscription_id)
         if subscription.confirmed_at is None:
             if subscription.changed_at < expired:
                 raise NotFound("this confirmation link has expired: sign up again")
@@ -168,18 +174,9 @@ def confirm_subscription(
         return subscription
 
 
-def _known(subscription_id: str) -> bool:
-    """Ids are 16 hex digits; anything else (a NUL, a long string) is not worth a query."""
-    return len(subscription_id) == 16 and all(c in "0123456789abcdef" for c in subscription_id)
-
-
 def authorize(db: Database, subscription_id: str, token: str | None) -> Subscription:
-    if not _known(subscription_id):
-        raise NotFound(f"no subscription {subscription_id!r}")
     with db.session() as session:
-        subscription = session.get(Subscription, subscription_id)
-    if subscription is None or not subscription.active:
-        raise NotFound(f"no subscription {subscription_id!r}")
+        subscription = _active(session, subscription_id)
     if not token_matches(token, subscription.token_hash):
         raise Unauthorized("a valid manage token is required (Authorization: Bearer <token>)")
     return subscription
@@ -213,12 +210,8 @@ def change_subscription(
 
 def end_subscription(db: Database, subscription_id: str, now: datetime) -> None:
     """Deactivate a subscription (kept for its deliveries history) and cancel what is pending."""
-    if not _known(subscription_id):
-        raise NotFound(f"no subscription {subscription_id!r}")
     with db.write() as session:
-        subscription = session.get(Subscription, subscription_id)
-        if subscription is None or not subscription.active:
-            raise NotFound(f"no subscription {subscription_id!r}")
+        subscription = _active(session, subscription_id)
         subscription.active = False
         subscription.changed_at = now
         session.add(subscription)

@@ -16,6 +16,15 @@ from service.localtime import local_instant, start_of_day, zone
 # The one pattern for slugs and segment ids: they appear in URLs and UIDs as they are.
 NAME = r"[a-z0-9][a-z0-9-]{0,119}"
 SLUG = re.compile(rf"^{NAME}$")
+
+
+def check_name(value: str) -> str:
+    """A slug, segment id or token name as it is, or ValueError with the rule."""
+    if not SLUG.match(value):
+        raise ValueError("use lowercase letters, digits and hyphens (at most 120)")
+    return value
+
+
 Kind = Literal[
     "arrival", "meeting", "meal", "ceremony", "exchange", "community", "press", "departure", "other"
 ]
@@ -57,12 +66,7 @@ class VisitSpec(BaseModel):
     source: Source = Source()
     tags: list[str] = Field(default_factory=list, max_length=50)
 
-    @field_validator("slug")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError("use lowercase letters, digits and hyphens (at most 120)")
-        return value
+    _slug = field_validator("slug")(check_name)
 
     @field_validator("timezone")
     @classmethod
@@ -117,12 +121,7 @@ class SegmentSpec(BaseModel):
 
     _parse_start = field_validator("start", "end", mode="before")(_clock)
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError("use lowercase letters, digits and hyphens (at most 120)")
-        return value
+    _id = field_validator("id")(check_name)
 
     @model_validator(mode="after")
     def _shape(self) -> SegmentSpec:

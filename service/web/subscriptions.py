@@ -15,8 +15,7 @@ from service.clock import utc_now
 from service.errors import NotFound
 from service.models import Subscription
 from service.offsets import describe_offset
-from service.reminders.channel_policy import ChannelPolicy
-from service.reminders.channels import AppriseSender, Sender
+from service.reminders.channels import Sender
 from service.reminders.confirmation import send_confirmation
 from service.reminders.subscriptions import (
     SubscriptionChange,
@@ -31,11 +30,11 @@ from service.reminders.subscriptions import (
 from service.services import Services
 from service.signing import server_secret
 from service.urls import (
+    SignedAction,
     confirm_link,
-    confirm_link_signed,
+    signed_link_valid,
     subscription_manage,
     unsubscribe_link,
-    unsubscribe_link_signed,
 )
 from service.web.html import render
 
@@ -110,7 +109,7 @@ def sender(request: Request) -> Sender:
     """The app's sender for confirmation messages (made on first use: it sets up Apprise)."""
     state = request.app.state
     if getattr(state, "sender", None) is None:
-        state.sender = AppriseSender(ChannelPolicy.from_settings(_services(request).settings))
+        state.sender = _services(request).sender()
     found: Sender = state.sender
     return found
 
@@ -198,33 +197,37 @@ def list_deliveries(
     ]
 
 
-def _check_link(services: Services, subscription_id: str, sig: str) -> None:
-    secret = server_secret(services.db, services.settings.secret_key)
-    if not unsubscribe_link_signed(secret, subscription_id, sig):
-        raise NotFound("this unsubscribe link is not valid")
+_LINK_WORDS = {"unsubscribe": "unsubscribe link", "confirm": "confirmation link"}
 
 
-def _check_confirm_link(services: Services, subscription_id: str, sig: str) -> None:
+def _check_signed(services: Services, subscription_id: str, sig: str, action: SignedAction) -> None:
+    """NotFound, as for any unknown link, unless `sig` is the one this subscription's `action`
+    link carries."""
     secret = server_secret(services.db, services.settings.secret_key)
-    if not confirm_link_signed(secret, subscription_id, sig):
-        raise NotFound("this confirmation link is not valid")
+    if not signed_link_valid(secret, subscription_id, action, sig):
+        raise NotFound(f"this {_LINK_WORDS[action]} is not valid")
+
+
+async def _posted_sig(request: Request, sig: str) -> str:
+    """The signature from the query, or else from the confirming page's form."""
+    if sig:
+        return sig
+    form = await request.form()
+    return str(form.get("sig", ""))
 
 
 @router.get("/subscriptions/{subscription_id}/confirm", response_class=HTMLResponse)
 def confirm_page(request: Request, subscription_id: str, sig: str = "") -> Response:
     """The link in the confirmation message: asks to confirm. A GET never confirms: mail
     scanners and link previews open links that nobody clicked."""
-    _check_confirm_link(_services(request), subscription_id, sig)
+    _check_signed(_services(request), subscription_id, sig, "confirm")
     return render(request, "confirm_link.html", cacheable=False, sig=sig)
 
 
 @router.post("/subscriptions/{subscription_id}/confirm", response_class=HTMLResponse)
 async def confirm(request: Request, subscription_id: str, sig: str = "") -> Response:
     services = _services(request)
-    if not sig:
-        form = await request.form()
-        sig = str(form.get("sig", ""))
-    _check_confirm_link(services, subscription_id, sig)
+    _check_signed(services, subscription_id, await _posted_sig(request, sig), "confirm")
     try:
         confirm_subscription(services.db, services.settings, subscription_id, utc_now())
     except NotFound as error:
@@ -236,17 +239,14 @@ async def confirm(request: Request, subscription_id: str, sig: str = "") -> Resp
 @router.get("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)
 def unsubscribe_page(request: Request, subscription_id: str, sig: str = "") -> Response:
     """The link in every reminder: asks to confirm (a link preview must not unsubscribe)."""
-    _check_link(_services(request), subscription_id, sig)
+    _check_signed(_services(request), subscription_id, sig, "unsubscribe")
     return render(request, "unsubscribe_link.html", cacheable=False, sig=sig)
 
 
 @router.post("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)
 async def unsubscribe(request: Request, subscription_id: str, sig: str = "") -> Response:
     services = _services(request)
-    if not sig:
-        form = await request.form()
-        sig = str(form.get("sig", ""))
-    _check_link(services, subscription_id, sig)
+    _check_signed(services, subscription_id, await _posted_sig(request, sig), "unsubscribe")
     with contextlib.suppress(NotFound):  # already unsubscribed: the same answer
         end_subscription(services.db, subscription_id, utc_now())
     message = "You will get no more reminders."
