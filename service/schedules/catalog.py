@@ -97,6 +97,12 @@ class _VisitWrite:
         _record(self.session, self.visit, key, kind, self.actor, self.now, before, after)
 
 
+def segment_uid(slug: str, segment_input: SegmentInput, uid_domain: str) -> str:
+    """A new segment's UID: the one it came with (an import), or a stable one made from the
+    visit's slug and the segment's id, so that it never changes."""
+    return segment_input.uid or f"{slug}.{segment_input.key}@{uid_domain}"
+
+
 def _same_file_as_last_load(session: Session, schedule: ScheduleInput) -> bool:
     """Whether a schedule file is the one applied last time (then it is skipped); otherwise its
     digest is remembered for the next load."""
@@ -199,7 +205,7 @@ def preview(
         fields = segment_columns(segment_input)
         segment = stored.pop(segment_input.key, None)
         if segment is None:
-            uid = segment_input.uid or f"{schedule.visit.slug}.{segment_input.key}@{uid_domain}"
+            uid = segment_uid(schedule.visit.slug, segment_input, uid_domain)
             outcomes.append(_outcome(segment_input.key, uid, "added", None, fields))
         elif segment.content_hash != _digest(fields):
             kind = _classify(segment, fields)
@@ -330,8 +336,7 @@ class Catalog:
         row = {
             "visit_id": visit.id,
             "key": segment_input.key,
-            "uid": segment_input.uid
-            or f"{visit.slug}.{segment_input.key}@{self.settings.uid_domain}",
+            "uid": segment_uid(visit.slug, segment_input, self.settings.uid_domain),
             "sequence": segment_input.sequence or 0,
             "content_hash": _digest(fields),
             "created_at": write.now,
