@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import InputError, VisitcalError
 from service.services import Services
@@ -44,7 +45,12 @@ def _services() -> Iterator[Services]:
     except VisitcalError as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         raise typer.Exit(error.exit_code) from None
-    except Exception as error:  # settings or database unusable: still one clear line
+    except SQLAlchemyError as error:  # the database unreachable or refusing: its reason, no SQL
+        reason = str(getattr(error, "orig", None) or type(error).__name__).strip()
+        line = reason.splitlines()[0] if reason else type(error).__name__
+        err.print(f"error: the database cannot be used: {line}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    except Exception as error:  # settings unusable: still one clear line
         if isinstance(error, typer.Exit | KeyboardInterrupt):
             raise
         err.print(f"error: {type(error).__name__}: {error}", markup=False, highlight=False)
