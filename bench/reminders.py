@@ -4,20 +4,22 @@ Run by hand (`.venv/bin/python bench/reminders.py`); prints one table of figures
 PASS/MISS per target. Everything listens on 127.0.0.1, every wait is bounded, and every
 process, temporary directory and the bench database it creates is removed at the end.
 
-Setup: 100 followers (subscriptions, each with its own `json://127.0.0.1:<port>/s<k>` channel)
-x 100 segments = 10,000 reminder rows per run, inserted directly in bulk (the worker path is the
-real one: `visitcal worker` processes claiming, composing, sending through Apprise and recording)
+Setup: followers (subscriptions, each with its own `json://127.0.0.1:<port>/s<k>` channel)
+x 100 segments, one reminder row per (follower, segment) and run: 100 followers for the default
+--count 10,000, --count / 100 of them for more (1,000 for 100,000), inserted directly in bulk
+(the worker path is the real one: `visitcal worker` processes claiming, composing, sending
+through Apprise and recording)
 into a queue that already holds 100,000 reminders sent over the last 30 days, as a running
 service's does (and each run's rows stay, sent, for the next).
 A webhook receiver in its own process (asyncio, raw HTTP/1.1) stamps each arrival; the
 reminder is identified by the unsubscribe link (subscription id) and the segment's .ics link
 in the message, and counted by reminder id: duplicates and losses are exact.
 
-  a) baseline: a bare APScheduler BackgroundScheduler with a MemoryJobStore firing 10,000
+  a) baseline: a bare APScheduler BackgroundScheduler with a MemoryJobStore firing --count
      date jobs spread over 60 s (lateness = job start - run date: the floor);
-  b) lateness (due instant -> arrival at the receiver) for 10,000 reminders due evenly over
+  b) lateness (due instant -> arrival at the receiver) for --count reminders due evenly over
      60 s, one worker, on SQLite and on PostgreSQL;
-  c) throughput: 10,000 reminders due at the same instant, PostgreSQL, one worker and two.
+  c) throughput: --count reminders due at the same instant, PostgreSQL, one worker and two.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from rich.table import Table  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-FOLLOWERS = 100
+FOLLOWERS = 100  # at least; more when --count asks for more reminders than followers x segments
 HISTORY = 100_000  # reminders already sent: the queue of a service that has been running
 SEGMENTS = 100
 BENCH_SECRET = "bench-secret"
@@ -288,8 +290,15 @@ class Fixture:
     first_id: int = 0  # the current run's first reminder id
 
 
-def prepare(url: str, port: int, history: int) -> Fixture:
-    """Migrate; add 10 visits of 10 segments starting 3 h from now, 100 followers, and
+def followers_for(count: int) -> int:
+    """Enough followers that each of a run's `count` reminders is its own (follower, segment):
+    the receiver tells reminders apart by that pair, so a repeated pair would count as a
+    duplicate of one reminder and the loss of another."""
+    return max(FOLLOWERS, math.ceil(count / SEGMENTS))
+
+
+def prepare(url: str, port: int, history: int, followers: int = FOLLOWERS) -> Fixture:
+    """Migrate; add 10 visits of 10 segments starting 3 h from now, `followers` followers, and
     `history` reminders sent over the last 30 days."""
     from service.db import Database
     from service.models import Segment, Subscription, Visit
@@ -335,7 +344,7 @@ def prepare(url: str, port: int, history: int) -> Fixture:
                 )
                 session.add(segment)
                 segments.append(segment)
-            for k in range(FOLLOWERS):
+            for k in range(followers):
                 channel = f"json://127.0.0.1:{port}/s{k}"
                 session.add(
                     Subscription(
@@ -345,6 +354,7 @@ def prepare(url: str, port: int, history: int) -> Fixture:
                         offsets=[3600],
                         timezone="Europe/Rome",
                         token_hash="0" * 64,
+                        confirmed_at=now,  # the worker sends nothing to unconfirmed channels
                         created_at=now,
                         changed_at=now,
                     )
@@ -423,6 +433,9 @@ def insert_reminders(fixture: Fixture, dues: list[datetime]) -> dict[str, tuple[
     from service.reminders.queue import REMINDERS
 
     c = REMINDERS.c
+    pairs = len(fixture.subscriptions) * len(fixture.segment_keys)
+    if len(dues) > pairs:  # prepare() was given too few followers for this count
+        raise ValueError(f"{len(dues)} reminders need more than {pairs} (follower, segment) pairs")
     rows = reminder_rows(fixture, dues)
     db = Database(fixture.url)
     try:
@@ -596,6 +609,7 @@ def run_queue(
     env = {
         "VISITCAL_DATABASE_URL": fixture.url,
         "VISITCAL_SECRET_KEY": BENCH_SECRET,
+        "VISITCAL_CHANNEL_ALLOW_PRIVATE": "true",  # the receiver is on 127.0.0.1
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(ROOT),  # this tree's code, wherever the bench is run from
         **worker_env,
@@ -751,7 +765,9 @@ def _ms(value: float) -> str:
 
 
 def report(results: list[Result], capacity: tuple[float, float]) -> None:
-    table = Table(title="Reminder delivery (10,000 reminders per run)", title_justify="left")
+    counts = sorted({r.count for r in results})
+    per_run = " / ".join(f"{n:,}" for n in counts) or "no"
+    table = Table(title=f"Reminder delivery ({per_run} reminders per run)", title_justify="left")
     for column in (
         "run",
         "workers",
@@ -906,8 +922,10 @@ def main() -> None:
     def burst_dues(t0: datetime) -> list[datetime]:
         return [t0] * count
 
-    # Worst cases: the spread runs end `grace` after the last due; a burst gets 60 s.
-    spread_grace, burst_grace = 60.0, 60.0
+    # Worst cases: the spread runs end `grace` after the last due; a burst gets 60 s, or as long
+    # as 500 deliveries/s would take when that is longer.
+    spread_grace, burst_grace = 60.0, max(60.0, count / 500)
+    followers = followers_for(count)
     results: list[Result] = []
     tmp = Path(tempfile.mkdtemp(prefix="visitcal-bench-reminders-"))
     bench = Bench(tmp)
@@ -931,7 +949,7 @@ def main() -> None:
                 results.append(run_baseline(progress, count, spread))
             if "sqlite" in wanted:
                 task = progress.add_task(f"SQLite: {args.history:,} sent reminders", total=None)
-                fixture = prepare(f"sqlite:///{tmp / 'bench.db'}", port, args.history)
+                fixture = prepare(f"sqlite:///{tmp / 'bench.db'}", port, args.history, followers)
                 progress.remove_task(task)
                 results.append(
                     run_queue(
@@ -958,7 +976,7 @@ def main() -> None:
                     task = progress.add_task(
                         f"PostgreSQL: {args.history:,} sent reminders", total=None
                     )
-                    fixture = prepare(url, port, args.history)
+                    fixture = prepare(url, port, args.history, followers)
                     progress.remove_task(task)
                     for key, name, workers, dues, grace in pg_runs:
                         if key in wanted:
