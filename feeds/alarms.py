@@ -9,6 +9,9 @@ from functools import lru_cache
 import icalendar
 
 _END_EVENT = b"END:VEVENT\r\n"
+# Lines of a rendered VEVENT (feeds/event.py writes each unfolded) that rule alarms out.
+_CANCELLED = b"\r\nSTATUS:CANCELLED\r\n"
+_WHOLE_DAY = b"\r\nDTSTART;VALUE=DATE:"
 
 
 @lru_cache(maxsize=64)
@@ -24,9 +27,20 @@ def alarm_block(offsets: tuple[int, ...]) -> bytes:
     return b"".join(parts)
 
 
+def takes_alarms(event: bytes) -> bool:
+    """Alarms belong on segments that will happen, at a time that means something.
+
+    Not on a cancelled one, and not on a whole day: its start is midnight wherever the reader
+    is, so "1 hour before" would ring at 23:00 the evening before in every zone (and some
+    client libraries refuse a relative alarm on a DATE start). Followers of whole-day segments
+    get their reminders from the reminder service, which words the day in the visit's zone.
+    """
+    return _CANCELLED not in event and _WHOLE_DAY not in event
+
+
 def with_alarms(events: Sequence[bytes], offsets: tuple[int, ...]) -> list[bytes]:
-    """Each VEVENT with the alarms inserted before its END line."""
+    """Each VEVENT that takes alarms with them inserted before its END line; others as they are."""
     if not offsets:
         return list(events)
     block = alarm_block(offsets) + _END_EVENT
-    return [event[: -len(_END_EVENT)] + block for event in events]
+    return [event[: -len(_END_EVENT)] + block if takes_alarms(event) else event for event in events]

@@ -39,14 +39,30 @@ class EventData:
     organizer_name: str = ""
     organizer_email: str = "noreply@visitcal.invalid"
     extra_lines: tuple[str, ...] = field(default=())
+    # What is known of an approximate start, as the caller words it (its language, the zone whose
+    # afternoon it is); empty: the plain English label below.
+    note: str = ""
 
     @property
     def approximate(self) -> bool:
         return self.precision != "exact"
 
+    @property
+    def opaque(self) -> bool:
+        """Whether the event blocks a follower's own calendar (TRANSP:OPAQUE).
+
+        Only a clock time that will happen does: a cancelled segment will not, a whole day is
+        not when anyone is busy, and a "time to be confirmed" window of 4-5 hours would mark
+        the follower busy for far longer than the segment lasts, so that their calendar (and
+        anyone inviting them) would see them unavailable for an afternoon on a guess.
+        """
+        return self.precision == "exact" and self.status != "cancelled"
+
 
 def when_label(event: EventData) -> str:
     """How a reader should understand the start: a clock time, or what is known of it."""
+    if event.approximate and event.note:
+        return event.note
     if event.precision == "part_of_day":
         return f"{event.part_of_day}, {TO_BE_CONFIRMED}"
     if event.precision == "day":
@@ -110,9 +126,7 @@ def build_event(event: EventData) -> icalendar.Event:
     if event.organizer_name:
         organizer.params["cn"] = event.organizer_name
     vevent.add("organizer", organizer)
-    # A whole-day or cancelled entry should not block a follower's own agenda.
-    opaque = event.precision != "day" and event.status != "cancelled"
-    vevent.add("transp", "OPAQUE" if opaque else "TRANSPARENT")
+    vevent.add("transp", "OPAQUE" if event.opaque else "TRANSPARENT")
     return vevent
 
 
@@ -142,7 +156,6 @@ def render_event(event: EventData) -> bytes:
     else:
         organizer_line = f"ORGANIZER:{organizer}"
     status = "tentative" if event.approximate and event.status == "confirmed" else event.status
-    opaque = event.precision != "day" and event.status != "cancelled"
     stamp = _utc_value(event.last_modified)
     description = event_description(event)
     # icalendar's order: its canonical VEVENT properties first, then the others by name.
@@ -165,7 +178,7 @@ def render_event(event: EventData) -> bytes:
     lines += [
         organizer_line,
         "STATUS:" + _text(_STATUS[status]),
-        "TRANSP:" + ("OPAQUE" if opaque else "TRANSPARENT"),
+        "TRANSP:" + ("OPAQUE" if event.opaque else "TRANSPARENT"),
     ]
     if url:
         lines.append("URL:" + url)

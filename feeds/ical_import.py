@@ -473,13 +473,14 @@ class Decorations:
 
 
 _PARTICIPANTS = re.compile(r"^Participants: (.+)\.$", re.S)
-_LABEL_SENTENCES = frozenset(
-    label[0].upper() + label[1:] + "."
-    for label in (
-        TO_BE_CONFIRMED,
-        f"date and {TO_BE_CONFIRMED}",
-        *(f"{name}, {TO_BE_CONFIRMED}" for name in PARTS_OF_DAY),
-    )
+# "(afternoon in Nara, Japan Time; time to be confirmed)", "(afternoon, Japan Time; ...)", and
+# the older "(afternoon, time to be confirmed)": the place and zone are words, not data.
+_PART_LABEL = rf"(?P<part>{'|'.join(PARTS_OF_DAY)})(?: in [^;]*|, [^;]*)?[,;] {TO_BE_CONFIRMED}"
+_PART_SUMMARY = re.compile(rf"^(?P<title>.*) \({_PART_LABEL}\)$", re.S)
+_DAY_LABELS = (TO_BE_CONFIRMED, f"date and {TO_BE_CONFIRMED}")
+_LABEL_SENTENCE = re.compile(
+    rf"^(?:{'|'.join(re.escape(label.capitalize()) for label in _DAY_LABELS)}"
+    rf"|(?i:{_PART_LABEL}))\.$"
 )
 
 
@@ -488,17 +489,16 @@ def read_decorations(summary: str, description: str, all_day: bool) -> Decoratio
     gives back the segment's title, participants and description rather than the labels."""
     title, label, part = summary, "", None
     if all_day:
-        for candidate in (TO_BE_CONFIRMED, f"date and {TO_BE_CONFIRMED}"):
+        for candidate in _DAY_LABELS:
             if summary.endswith(f" ({candidate})"):
                 title, label = summary[: -len(candidate) - 3], candidate
     else:
-        for name in PARTS_OF_DAY:
-            candidate = f"{name}, {TO_BE_CONFIRMED}"
-            if summary.endswith(f" ({candidate})"):
-                title, label, part = summary[: -len(candidate) - 3], candidate, name
+        found_label = _PART_SUMMARY.match(summary)
+        if found_label:
+            title, label, part = found_label["title"], found_label[0], found_label["part"]
     paragraphs = description.split("\n\n") if description else []
     # The label's sentence goes even when an editor has already taken it off the summary.
-    if paragraphs and paragraphs[0] in _LABEL_SENTENCES:
+    if paragraphs and _LABEL_SENTENCE.match(paragraphs[0]):
         paragraphs.pop(0)
     participants: tuple[str, ...] = ()
     found = _PARTICIPANTS.match(paragraphs[0]) if paragraphs else None

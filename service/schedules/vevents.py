@@ -8,6 +8,7 @@ from typing import Any
 from feeds import EventData, render_event
 from feeds.calendar import PRODID
 from service.models import Segment, Visit
+from service.schedules.when import Timing, feed_note
 from service.settings import Settings
 from service.urls import visit_page
 
@@ -31,9 +32,13 @@ def segment_event(segment: Segment | Any, visit: Visit, settings: Settings) -> E
         participants=tuple(segment.participants),
         description=segment.description,
         categories=tuple(segment.tags),
-        url=f"{visit_page(settings.base_url, visit.slug)}#{segment.key}",
+        # A restricted segment is not on the public page: a link there would show nothing.
+        url=""
+        if segment.visibility == "restricted"
+        else f"{visit_page(settings.base_url, visit.slug)}#{segment.key}",
         organizer_name=visit.source_name or visit.host_name or visit.title,
         organizer_email=settings.organizer_email,
+        note=feed_note(Timing.of(segment), segment.location),
     )
 
 
@@ -43,5 +48,5 @@ def render_segment(segment: Segment | Any, visit: Visit, settings: Settings) -> 
 
 def render_key(settings: Settings) -> str:
     """What stored VEVENTs depend on besides their rows: when it changes, they are re-rendered."""
-    basis = "\n".join([PRODID, settings.base_url, settings.organizer_email, "render-v1"])
+    basis = "\n".join([PRODID, settings.base_url, settings.organizer_email, "render-v2"])
     return hashlib.sha256(basis.encode()).hexdigest()[:16]

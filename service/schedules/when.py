@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_timezone, get_timezone_location
+
 from service.localtime import last_day, zone
 
 TO_BE_CONFIRMED = "time to be confirmed"
@@ -158,3 +160,21 @@ def dated_line(timing: Timing, tz_name: str) -> str:
         span = clock_span(timing.start, timing.end, tz)
         return f"{day} {span} ({tz_name}), {timing.part_of_day}, {TO_BE_CONFIRMED}"
     return f"{day} {clock(timing.start, tz)} ({tz_name})"
+
+
+def zone_in_words(tz_name: str) -> str:
+    """The zone as a reader names it: "Japan Time", "Italy Time" (CLDR, through Babel)."""
+    return get_timezone_location(get_timezone(tz_name), locale="en", return_city=False)
+
+
+def feed_note(timing: Timing, place: str) -> str:
+    """What a feed says of an approximate start, read right in any zone: "afternoon in Nara,
+    Japan Time; time to be confirmed" (a calendar shows the window in the reader's own zone,
+    where "afternoon" alone would be someone else's morning); "" for a clock time."""
+    if timing.precision == "part_of_day":
+        where = f" in {place}" if place else ""
+        return f"{timing.part_of_day}{where}, {zone_in_words(timing.timezone)}; {TO_BE_CONFIRMED}"
+    if timing.precision == "day":
+        first, last = timing.days()
+        return TO_BE_CONFIRMED if first == last else f"date and {TO_BE_CONFIRMED}"
+    return ""

@@ -50,6 +50,8 @@ REGENERATE = os.environ.get("VISITCAL_REGENERATE_GOLDEN") == "1"
 # --- What every parser must read: written out from the announcement, not from our code. ---
 
 TBC = "time to be confirmed"
+# Whose afternoon it is: a reader in Rome sees the window at 05:00-10:00 of their own day.
+NARA = "in Nara, Japan Time;"
 
 
 def timed(uid: str, summary: str, start: str, end: str) -> Reading:
@@ -66,38 +68,38 @@ EXPECTED_LEE = [
     # 13 January, afternoon 13:00-18:00 JST = 04:00-09:00Z; evening 18:00-22:00 = 09:00-13:00Z.
     timed(
         f"{LEE}.arrival@visitcal",
-        f"Arrival in Nara (afternoon, {TBC})",
+        f"Arrival in Nara (afternoon {NARA} {TBC})",
         "2026-01-13T04:00:00Z",
         "2026-01-13T09:00:00Z",
     ),
     timed(
         f"{LEE}.summit@visitcal",
-        f"Summit meeting (afternoon, {TBC})",
+        f"Summit meeting (afternoon {NARA} {TBC})",
         "2026-01-13T04:00:00Z",
         "2026-01-13T09:00:00Z",
     ),
     timed(
         f"{LEE}.dinner@visitcal",
-        f"Dinner hosted by Prime Minister Takai (evening, {TBC})",
+        f"Dinner hosted by Prime Minister Takai (evening {NARA} {TBC})",
         "2026-01-13T09:00:00Z",
         "2026-01-13T13:00:00Z",
     ),
     # 14 January, morning 09:00-12:00 JST = 00:00-03:00Z; afternoon = 04:00-09:00Z.
     timed(
         f"{LEE}.exchange@visitcal",
-        f"Exchange activities with both leaders (morning, {TBC})",
+        f"Exchange activities with both leaders (morning {NARA} {TBC})",
         "2026-01-14T00:00:00Z",
         "2026-01-14T03:00:00Z",
     ),
     timed(
         f"{LEE}.korean-community@visitcal",
-        f"Meeting with representatives of the Korean community in Japan (afternoon, {TBC})",
+        f"Meeting with representatives of the Korean community in Japan (afternoon {NARA} {TBC})",
         "2026-01-14T04:00:00Z",
         "2026-01-14T09:00:00Z",
     ),
     timed(
         f"{LEE}.departure@visitcal",
-        f"Return to Korea (afternoon, {TBC})",
+        f"Return to Korea (afternoon {NARA} {TBC})",
         "2026-01-14T04:00:00Z",
         "2026-01-14T09:00:00Z",
     ),

@@ -10,7 +10,7 @@ import pytest
 from icalendar import Calendar
 
 from service.publishing.private_feeds import create_private_feed, revoke_private_feed
-from service.schedules.editing import add_segment
+from service.schedules.editing import add_segment, cancel_segment
 from service.services import Services
 from tests.helpers.live_server import LiveServer
 from tests.helpers.services import LEE, MELONI
@@ -112,3 +112,56 @@ def test_alarms_are_added_only_on_request(client: httpx.Client) -> None:
     for event in with_alarms.walk("VEVENT"):
         triggers = sorted(alarm.decoded("TRIGGER") for alarm in event.walk("VALARM"))
         assert triggers == [-timedelta(hours=1), -timedelta(minutes=15)]
+
+
+def test_alarms_skip_cancelled_and_whole_day_segments(
+    client: httpx.Client, seeded: Services
+) -> None:
+    cancel_segment(seeded.catalog, LEE, "dinner", "test", NOW)
+    body = client.get("/feeds/all.ics?alarms=1h").content
+    alarmed = {
+        str(event["UID"]): bool(event.walk("VALARM"))
+        for event in Calendar.from_ical(body).walk("VEVENT")
+    }
+    assert alarmed[f"{LEE}.dinner@visitcal"] is False  # cancelled: it will not happen
+    assert alarmed[f"{MELONI}.summit@visitcal"] is False  # whole days: "1 h before" means 23:00
+    assert alarmed[f"{LEE}.summit@visitcal"] is True
+
+
+def test_only_clock_times_that_will_happen_block_a_followers_calendar(
+    client: httpx.Client, seeded: Services
+) -> None:
+    token = create_private_feed(seeded.db, "transp", [LEE, MELONI], [], [], True, NOW)
+    cancel_segment(seeded.catalog, LEE, "dinner", "test", NOW)
+    events = Calendar.from_ical(client.get(f"/feeds/private/{token}.ics").content).walk("VEVENT")
+    transp = {str(event["UID"]).split("@")[0]: str(event["TRANSP"]) for event in events}
+    assert transp == {
+        f"{LEE}.arrival-time": "OPAQUE",  # 13:10: a clock time
+        f"{LEE}.arrival": "TRANSPARENT",  # "afternoon": a 5-hour guess
+        f"{LEE}.summit": "TRANSPARENT",
+        f"{LEE}.dinner": "TRANSPARENT",  # cancelled
+        f"{LEE}.exchange": "TRANSPARENT",
+        f"{LEE}.korean-community": "TRANSPARENT",
+        f"{LEE}.departure": "TRANSPARENT",
+        f"{MELONI}.summit": "TRANSPARENT",  # whole days
+    }
+
+
+def test_a_restricted_segment_links_to_no_public_page_that_hides_it(
+    client: httpx.Client, seeded: Services
+) -> None:
+    token = create_private_feed(seeded.db, "press-links", [LEE], [], [], True, NOW)
+    events = Calendar.from_ical(client.get(f"/feeds/private/{token}.ics").content).walk("VEVENT")
+    urls = {str(event["UID"]).split("@")[0]: event.get("URL") for event in events}
+    assert urls[f"{LEE}.arrival-time"] is None
+    assert str(urls[f"{LEE}.summit"]).endswith(f"/visits/{LEE}#summit")
+    page = client.get(f"/visits/{LEE}").text
+    assert 'id="summit"' in page and "arrival-time" not in page
+
+
+def test_an_approximate_label_says_whose_afternoon_it_is(client: httpx.Client) -> None:
+    events = Calendar.from_ical(client.get(f"/feeds/visits/{LEE}.ics").content).walk("VEVENT")
+    summaries = {str(event["UID"]).split("@")[0]: str(event["SUMMARY"]) for event in events}
+    assert summaries[f"{LEE}.summit"] == (
+        "Summit meeting (afternoon in Nara, Japan Time; time to be confirmed)"
+    )
