@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from apprise.plugins.base import NotifyBase
 
 from service.address_policy import AddressRefused
 from service.reminders.channel_policy import ChannelPolicy, scheme_of
+from service.reminders.message_ids import HEADER, JSON_FIELD
 
 _MAX_URL = 2000
 
@@ -52,7 +54,10 @@ class Outcome:
 
 
 class Sender(Protocol):
-    def send(self, channel: str, title: str, body: str) -> Outcome: ...
+    def send(self, channel: str, title: str, body: str, message_id: str = "") -> Outcome:
+        """Deliver; `message_id` (service.reminders.message_ids) goes with the message where
+        the channel can carry it, the same on every attempt."""
+        ...
 
 
 class _CallLog(logging.Handler):
@@ -99,19 +104,18 @@ class AppriseSender:
         logger.propagate = False  # its lines can carry secrets; they go to the deliveries list
         _keep_connections_alive()
 
-    def _plugin(self, channel: str) -> apprise.Apprise:
+    def _plugin(self, channel: str, message_id: str) -> apprise.Apprise:
+        if message_id and scheme_of(channel) in _MAIL_SCHEMES:
+            # A mail's headers live in its plugin, which every thread shares: a plugin of its
+            # own for this one message (a mail costs an SMTP session anyway).
+            return _made_plugin(channel, {HEADER: message_id})
         with self._lock:
             plugin = self._plugins.get(channel)
             if plugin is None:
-                plugin = apprise.Apprise()
-                server = apprise.Apprise.instantiate(channel, asset=_INLINE)
-                if server is not None:
-                    _no_generic_throttle(server)
-                    plugin.add(server)
-                self._plugins[channel] = plugin
+                plugin = self._plugins[channel] = _made_plugin(channel, {})
             return plugin
 
-    def send(self, channel: str, title: str, body: str) -> Outcome:
+    def send(self, channel: str, title: str, body: str, message_id: str = "") -> Outcome:
         try:
             self._check(channel)
         except (ValueError, AddressRefused) as refused:
@@ -120,11 +124,14 @@ class AppriseSender:
         token = self._log.lines.set(lines)
         pooled = _POOLED.set(True)
         guard = _HOST_CHECK.set(self.policy.check_host)
+        identity = _MESSAGE_ID.set(
+            _Identity(message_id, scheme_of(channel) in _JSON_SCHEMES) if message_id else None
+        )
         try:
             # Our text is plain: unless told so, Apprise sends email as HTML that runs every
             # line together (and its plain part loses the line breaks).
             ok = bool(
-                self._plugin(channel).notify(
+                self._plugin(channel, message_id).notify(
                     title=title, body=body, body_format=apprise.NotifyFormat.TEXT
                 )
             )
@@ -132,6 +139,7 @@ class AppriseSender:
             lines.append(f"error: {type(error).__name__}: {error}")
             ok = False
         finally:
+            _MESSAGE_ID.reset(identity)
             _HOST_CHECK.reset(guard)
             _POOLED.reset(pooled)
             self._log.lines.reset(token)
@@ -149,6 +157,20 @@ class AppriseSender:
         host = self.policy.destination(server)
         if host:
             self.policy.check_host(host, int(getattr(server, "port", 0) or 0))
+
+
+_MAIL_SCHEMES = frozenset({"mailto", "mailtos"})
+
+
+def _made_plugin(channel: str, headers: dict[str, str]) -> apprise.Apprise:
+    plugin = apprise.Apprise()
+    server = apprise.Apprise.instantiate(channel, asset=_INLINE)
+    if server is not None:
+        _no_generic_throttle(server)
+        if headers:
+            server.headers = {**getattr(server, "headers", {}), **headers}  # type: ignore[attr-defined]
+        plugin.add(server)
+    return plugin
 
 
 def _no_generic_throttle(server: NotifyBase) -> None:
@@ -177,6 +199,38 @@ _POOLED: ContextVar[bool] = ContextVar("visitcal_pooled_http", default=False)
 _HOST_CHECK: ContextVar[Callable[[str, int], None] | None] = ContextVar(
     "visitcal_host_check", default=None
 )
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """The message id of the delivery under way, and whether its body is our json:// payload."""
+
+    message_id: str
+    json_payload: bool
+
+
+# Set by us for each delivery, never by a follower's URL (which cannot set headers at all): the
+# plugins are shared by every thread, so the id travels with the delivery, not in the plugin.
+_MESSAGE_ID: ContextVar[_Identity | None] = ContextVar("visitcal_message_id", default=None)
+_JSON_SCHEMES = frozenset({"json", "jsons"})
+
+
+def _identified(request: requests.PreparedRequest) -> None:
+    """Put the delivery's message id on a request: a header always, and a field in the payload
+    of json:// (Apprise's JSON object, which a receiver reads whole)."""
+    identity = _MESSAGE_ID.get()
+    if identity is None:
+        return
+    request.headers[HEADER] = identity.message_id
+    if not identity.json_payload or not isinstance(request.body, (bytes, str)):
+        return
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return
+    if isinstance(payload, dict):
+        payload[JSON_FIELD] = identity.message_id
+        request.prepare_body(data=json.dumps(payload).encode(), files=None)
 
 
 class RefusedAddress(requests.exceptions.ConnectionError):
@@ -225,6 +279,7 @@ class _DeliverySession(requests.Session):
                 # Into the delivery's answer (the plugin itself only says "connection error").
                 logging.getLogger("apprise").warning("refused: %s", refused)
                 raise RefusedAddress(str(refused)) from None
+        _identified(request)
         return super().send(request, **kwargs)
 
 

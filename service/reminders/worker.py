@@ -21,6 +21,7 @@ from service.db import Database
 from service.errors import Busy
 from service.models import Segment, Subscription, Visit
 from service.reminders.channels import Sender
+from service.reminders.message_ids import message_id
 from service.reminders.queue import Claimed, Fate, ReminderQueue
 from service.reminders.text import Links, compose
 from service.settings import Settings
@@ -264,7 +265,12 @@ class ReminderWorker:
         message = compose(
             reminder.kind, segment, visit, subscription.timezone, round(lead), links, late=late
         )
-        outcome = self.sender.send(subscription.channel, message.title, message.body)
+        outcome = self.sender.send(
+            subscription.channel,
+            message.title,
+            message.body,
+            message_id=message_id(reminder.id, reminder.due_at),
+        )
         now = self.clock()
         if outcome.ok:
             return Fate(reminder.id, "sent", now, outcome.answer, late=late)

@@ -39,6 +39,8 @@ class Arrival:
     title: str
     body: str
     status: int
+    message_id: str = ""  # the X-Visitcal-Message-Id header
+    payload_id: str = ""  # the message_id field of the JSON payload
 
     @property
     def unsubscribe_link(self) -> str:
@@ -79,7 +81,15 @@ class HttpReceiver:
                 payload = json.loads(raw or b"{}")
                 status = receiver._status_for(self.path)
                 title, message = str(payload.get("title", "")), str(payload.get("message", ""))
-                arrival = Arrival(at, self.path, title, message, status)
+                arrival = Arrival(
+                    at,
+                    self.path,
+                    title,
+                    message,
+                    status,
+                    self.headers.get("x-visitcal-message-id", ""),
+                    str(payload.get("message_id", "")),
+                )
                 receiver._record(arrival)
                 try:
                     self.send_response(status)
@@ -182,6 +192,7 @@ class Mail:
     subject: str
     body: str  # the text/plain part
     content_type: str
+    message_id: str = ""  # the X-Visitcal-Message-Id header
 
 
 class SmtpReceiver:
@@ -207,6 +218,7 @@ class SmtpReceiver:
                     str(message["subject"]),
                     part.get_content() if part is not None else "",
                     message.get_content_type(),
+                    str(message.get("x-visitcal-message-id", "")),
                 )
                 with receiver._changed:
                     receiver.mails.append(mail)

@@ -120,6 +120,14 @@ def test_email_and_webhook_arrive_within_one_second_of_due_with_the_right_text(
     for row in sent:
         assert row.due_at == due and row.attempts == 1 and not row.late
         assert row.sent_at is not None and row.sent_at - row.due_at < ON_TIME
+    # Each message carries its reminder's id (a mail header; a webhook's header and payload).
+    ids = {r.subscription_id: set() for r in sent}
+    for row in sent:
+        ids[row.subscription_id].add(f"visitcal-{row.id}-{int(row.due_at.timestamp())}")
+    assert {mail.message_id for mail in mails} == ids[mail_id]
+    assert {(hook.message_id, hook.payload_id) for hook in hooks} == {
+        (each, each) for each in ids[hook_id]
+    }
 
     # The unsubscribe link of the delivered reminder, followed on the real HTTP server.
     link = urlsplit(by_title[next(iter(by_title))].unsubscribe_link)
@@ -177,9 +185,15 @@ def test_failing_channel_is_retried_with_backoff_and_a_dead_one_ends_failed_and_
     # 500, 500, then 200: delivered once, after two retries spaced by the backoff.
     assert [r.status for r in flaky_requests] == [500, 500, 200]
     assert len({r.title for r in flaky_requests}) == 1
+    # One id for every attempt at one delivery, in the header and the payload, so that a
+    # receiver can drop a repeat; another reminder has another id.
+    (row,) = reminders(services, flaky)
+    assert {(r.message_id, r.payload_id) for r in flaky_requests} == {
+        (f"visitcal-{row.id}-{int(row.due_at.timestamp())}",) * 2
+    }
+    assert {r.message_id for r in broken_requests}.isdisjoint({flaky_requests[0].message_id})
     assert flaky_requests[1].at - flaky_requests[0].at >= timedelta(seconds=0.2)
     assert flaky_requests[2].at - flaky_requests[1].at >= timedelta(seconds=0.4)
-    (row,) = reminders(services, flaky)
     assert (row.state, row.attempts) == ("sent", 3)
 
     # Always 500: tried 1 + retry_limit times, then failed with the channel's answer.
