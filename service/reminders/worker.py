@@ -346,11 +346,23 @@ class _Recorder:
                     self._idle.notify_all()
                     return
             try:
-                self.queue.record(taken)
+                self._record(taken)
             except Exception as error:  # unrecorded claims expire and are delivered again
                 log.exception("recording %d reminder fate(s) failed", len(taken))
                 with self._lock:
                     self._error = self._error or error
+
+    def _record(self, fates: list[Fate]) -> None:
+        """Write the fates; a database busy past its bound is tried again (twice): a fate left
+        unwritten is a reminder sent twice once its claim expires."""
+        for attempt in range(3):
+            try:
+                self.queue.record(fates)
+                return
+            except Busy as busy:
+                if attempt == 2:
+                    raise
+                log.warning("recording %d reminder fate(s): %s", len(fates), busy)
 
     def flush(self) -> None:
         """Wait until everything added so far is written; raise the first write error since."""

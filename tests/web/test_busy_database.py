@@ -139,3 +139,33 @@ def test_the_worker_claims_again_when_the_database_was_busy(
         finally:
             worker.stop()
         assert len(http.requests) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_worker_records_a_fate_again_when_the_database_was_busy(
+    busy_services: Services, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = whole_second(3)
+    apply(busy_services, "busy-visit", [Seg("talks", "Talks", start=start)], daytime_zone(start))
+    with HttpReceiver() as http:
+        http.delay("/f", 1.5)  # claimed, then sending for a while
+        request = SubscriptionRequest(channel=http.url("f"), visits=["busy-visit"], offsets=["2s"])
+        create_subscription(
+            busy_services.db, busy_services.settings, request, utc_now(), confirmed=True
+        )
+        worker = ReminderWorker(
+            busy_services.db,
+            busy_services.settings,
+            AppriseSender(ChannelPolicy.from_settings(busy_services.settings)),
+        )
+        caplog.set_level(logging.WARNING, logger="visitcal.worker")
+        worker.start()
+        try:
+            assert wait_until(lambda: states(busy_services) == {"claimed": 1}, timeout=10)
+            with held(database_url):  # the send ends while another writer holds the database
+                assert wait_until(lambda: "recording 1 reminder fate" in caplog.text, timeout=10)
+            # Recorded once free again: not left to expire and be sent a second time.
+            assert wait_until(lambda: states(busy_services) == {"sent": 1}, timeout=10)
+        finally:
+            worker.stop()
+        assert len(http.requests) == 1
