@@ -115,7 +115,10 @@ def _segment_out(request: Request, response: Response, slug: str, key: str) -> d
     }
 
 
-IfMatch = Annotated[str | None, Header(description='The segment\'s ETag ("seq-N")')]
+IfMatch = Annotated[
+    str | None,
+    Header(description='Optional: the segment\'s ETag ("seq-N"); 412 if it is no longer current'),
+]
 
 
 @router.post("/visits", status_code=201, responses=WRITE_RESPONSES)
@@ -176,7 +179,9 @@ def change_segment(
     organizer: Organizer,
     if_match: IfMatch = None,
 ) -> dict[str, object]:
-    """Refine or change a segment: same UID, SEQUENCE+1, reminders re-planned, followers told."""
+    """Refine or change a segment: same UID, SEQUENCE+1, reminders re-planned, followers told.
+    The fields given are merged into the segment as it is when the write runs, so parallel
+    changes of other fields are kept; with If-Match, a segment that has moved on is a 412."""
     change = body.model_dump(exclude_unset=True)
     expected = _expected(if_match)
     editing.change_segment(
