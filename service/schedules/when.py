@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone, get_timezone_location
 
+from feeds.event import TO_BE_CONFIRMED  # the words feeds use too
 from service.localtime import last_day, zone
-
-TO_BE_CONFIRMED = "time to be confirmed"
 
 
 @dataclass(frozen=True)
