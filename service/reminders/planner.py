@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import insert
+from sqlmodel import Session, col, or_, select
 
 from service.db import mark_plan_changed
 from service.models import Reminder, Segment, Subscription, Visit
@@ -35,25 +37,27 @@ def follows(subscription: Subscription, segment: Segment, visit: Visit) -> bool:
 
 def _reminder(
     subscription: Subscription, segment: Segment, offset: int, now: datetime
-) -> Reminder | None:
-    """A new reminder row, or None when its segment has started (never sent, by rule)."""
+) -> dict[str, Any] | None:
+    """A new reminder row's values, or None when its segment has started (never sent, by rule).
+    Values rather than a Reminder: a sign-up adds hundreds at once, inserted in one statement
+    (building each as a model object cost more than planning it)."""
     assert segment.id is not None
     due = segment.start_at - timedelta(seconds=offset)
     if segment.start_at <= now:
         return None
     late = due < now
-    return Reminder(
-        subscription_id=subscription.id,
-        segment_id=segment.id,
-        kind="reminder",
-        offset_seconds=offset,
-        segment_start=segment.start_at,
-        segment_sequence=segment.sequence,
-        due_at=due,
-        next_attempt_at=now if late else due,
-        late=late,
-        created_at=now,
-    )
+    return {
+        "subscription_id": subscription.id,
+        "segment_id": segment.id,
+        "kind": "reminder",
+        "offset_seconds": offset,
+        "segment_start": segment.start_at,
+        "segment_sequence": segment.sequence,
+        "due_at": due,
+        "next_attempt_at": now if late else due,
+        "late": late,
+        "created_at": now,
+    }
 
 
 def reconcile(
@@ -65,38 +69,43 @@ def reconcile(
     """Make the reminder rows of these subscriptions and segments match what they ask for."""
     if not subscriptions or not segments:
         return
-    rows: dict[tuple[str, int, int], list[Reminder]] = defaultdict(list)
+    # (subscription, segment) -> offset -> rows: each pair looks only at its own rows.
+    rows: dict[tuple[str, int], dict[int, list[Reminder]]] = defaultdict(lambda: defaultdict(list))
     query = select(Reminder).where(col(Reminder.kind) == "reminder")
     if len(subscriptions) == 1:
         query = query.where(col(Reminder.subscription_id) == subscriptions[0].id)
     if len(segments) == 1:
         query = query.where(col(Reminder.segment_id) == segments[0][0].id)
     for row in session.exec(query):
-        rows[(row.subscription_id, row.segment_id, row.offset_seconds)].append(row)
+        rows[(row.subscription_id, row.segment_id)][row.offset_seconds].append(row)
     changed = False
+    fresh: list[dict[str, Any]] = []
     for subscription in subscriptions:
         for segment, visit in segments:
             assert segment.id is not None
             wanted = segment.status != "cancelled" and follows(subscription, segment, visit)
             offsets = set(subscription.offsets) if wanted else set()
-            keys = {key for key in rows if key[:2] == (subscription.id, segment.id)}
-            keys |= {(subscription.id, segment.id, offset) for offset in offsets}
-            for key in keys:
+            existing = rows.get((subscription.id, segment.id), {})
+            for offset in offsets | set(existing):
                 changed |= _settle(
                     session,
-                    rows.get(key, []),
-                    key[2] in offsets,
+                    fresh,
+                    existing.get(offset, []),
+                    offset in offsets,
                     subscription,
                     segment,
-                    key[2],
+                    offset,
                     now,
                 )
+    if fresh:
+        session.execute(insert(Reminder), fresh)
     if changed:
         mark_plan_changed(session)
 
 
 def _settle(
     session: Session,
+    fresh_rows: list[dict[str, Any]],
     existing: list[Reminder],
     wanted: bool,
     subscription: Subscription,
@@ -104,7 +113,8 @@ def _settle(
     offset: int,
     now: datetime,
 ) -> bool:
-    """Settle one (subscription, segment, offset); True if a row was written."""
+    """Settle one (subscription, segment, offset); True if a row was written (or is to be: new
+    rows go to `fresh_rows`, for the caller to insert)."""
     pending = [r for r in existing if r.state == "pending"]
     if not wanted:
         for row in pending:
@@ -118,8 +128,8 @@ def _settle(
             if fresh is None:
                 row.state, row.result = "missed", "segment moved to a time already past"
             else:
-                row.due_at, row.next_attempt_at = fresh.due_at, fresh.next_attempt_at
-                row.late, row.segment_start = fresh.late, fresh.segment_start
+                row.due_at, row.next_attempt_at = fresh["due_at"], fresh["next_attempt_at"]
+                row.late, row.segment_start = fresh["late"], fresh["segment_start"]
             row.segment_sequence = segment.sequence
             session.add(row)
             changed = True
@@ -130,7 +140,7 @@ def _settle(
     fresh = _reminder(subscription, segment, offset, now)
     if fresh is None:
         return changed
-    session.add(fresh)
+    fresh_rows.append(fresh)
     return True
 
 
@@ -145,12 +155,30 @@ def _active_subscriptions(session: Session) -> list[Subscription]:
 
 
 def plan_subscription(session: Session, subscription: Subscription, now: datetime) -> None:
-    """(Re)plan a new or changed subscription against every segment not yet started."""
+    """(Re)plan a new or changed subscription: against the segments not yet started that it
+    follows, and those it has pending reminders for (to move or cancel them) — not every
+    segment of every visit, so a sign-up costs what it follows (indexed by visit and start)."""
+    assert subscription.id is not None
+    planned = col(Segment.id).in_(
+        select(Reminder.segment_id).where(
+            col(Reminder.subscription_id) == subscription.id, col(Reminder.state) == "pending"
+        )
+    )
     query = (
         select(Segment, Visit)
         .join(Visit, col(Visit.id) == col(Segment.visit_id))
         .where(col(Segment.start_at) > now)
     )
+    if subscription.active and subscription.confirmed:
+        # What follows() would accept, as far as SQL can say (tags are JSON: checked after).
+        followed = (col(Segment.visibility) == "public") & (col(Segment.status) != "cancelled")
+        if subscription.visits:
+            followed &= col(Visit.slug).in_(subscription.visits)
+        if subscription.kinds:
+            followed &= col(Segment.kind).in_(subscription.kinds)
+        query = query.where(or_(followed, planned))
+    else:  # an unconfirmed or ended subscription follows nothing: only cancel what it has
+        query = query.where(planned)
     segments = [(segment, visit) for segment, visit in session.exec(query)]
     # Rows for segments that already started are left as they are.
     reconcile(session, [subscription], segments, now)
