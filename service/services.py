@@ -34,13 +34,12 @@ from typing import TYPE_CHECKING
 
 from service.db import Database
 from service.publishing.feed_store import FeedStore
-from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.planner import plan_changes
 from service.schedules.catalog import Catalog
 from service.settings import Settings
 
 if TYPE_CHECKING:
-    from service.reminders.channels import AppriseSender
+    from service.reminders.outbox import Outbox
     from service.reminders.worker import ReminderWorker
 
 
@@ -63,13 +62,14 @@ class Services:
         if "catalog" in flags:
             self.feeds.invalidate()
 
-    def sender(self) -> AppriseSender:
-        """What delivers to followers' channels (Apprise), under the channel policy."""
+    def sender(self) -> Outbox:
+        """What delivers to followers' channels: email by our own mail sender (the relay, or the
+        local mail store), the others through Apprise under the channel policy."""
         # Imported here, as the worker below: a process that serves only feeds and pages
         # loads neither the delivery code nor APScheduler.
-        from service.reminders.channels import AppriseSender
+        from service.reminders.outbox import Outbox
 
-        return AppriseSender(ChannelPolicy.from_settings(self.settings))
+        return Outbox(self.settings)
 
     def reminder_worker(self) -> ReminderWorker:
         """A reminder worker that delivers with `sender()`; the caller starts and stops it."""

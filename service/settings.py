@@ -66,9 +66,17 @@ class Settings(BaseSettings):
     # Reminders
     reminder_offsets: list[str] = ["1d", "1h"]  # when a subscription names none
     secret_key: str = ""  # signs unsubscribe links; made and kept in the database when empty
-    # An Apprise mailto:// base (server, login, sender) that turns an email address given on the
-    # sign-up page into a channel; empty: the page accepts only Apprise URLs.
+    # Email (the first channel) goes through this relay: smtp://user:password@host:587 (STARTTLS
+    # when the server offers it; ?starttls=require to insist, ?starttls=off never) or
+    # smtps://user:password@host:465 (TLS from the start). Empty: nothing is sent; every mail is
+    # kept in the local mail store (mail_dir) for `visitcal mail list` / `visitcal mail show`.
     smtp_url: str = ""
+    mail_dir: Path = Path("var/mail")  # the local mail store (a Maildir) used without a relay
+    mail_from_name: str = "visitcal"  # the sender's name; its address is organizer_email
+    smtp_connections: int = Field(default=4, gt=0)  # connections to the relay kept open at most
+    # A burst of edits to one segment within this many seconds becomes one change notice (never
+    # held past a reminder of that segment that falls due).
+    notice_debounce_seconds: float = Field(default=30, ge=0)
     # Channels (Apprise URLs) followers may sign up with; see service/reminders/channel_policy.py
     channel_schemes: list[str] = list(DEFAULT_SCHEMES)
     # Deliver to loopback, private-network and link-local addresses too (tests, `make demo`, an
@@ -101,6 +109,13 @@ class Settings(BaseSettings):
         "afternoon": (time(13), time(18)),
         "evening": (time(18), time(22)),
     }
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _relay_url(cls, value: str) -> str:
+        if value and not value.lower().startswith(("smtp://", "smtps://")):
+            raise ValueError("give smtp://user:password@host:587 or smtps://... (or nothing)")
+        return value
 
     @field_validator("base_url")
     @classmethod

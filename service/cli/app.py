@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.cli.mail_commands import mail_app
 from service.errors import InputError, VisitcalError
 from service.services import Services
 from service.settings import get_settings
@@ -196,12 +197,14 @@ def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @app.command()
 def up(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate, load config/visits/, serve, and run the reminder worker: one process."""
+    from service.reminders.outbox import where_mail_goes
 
     with _services() as services:
         services.db.migrate()
         services.catalog.rerender_if_needed()
         _load(services, [services.settings.visits_dir])
         _print_links(services)
+        out.print(where_mail_goes(services.settings), highlight=False)
         reminder_worker = services.reminder_worker()
         reminder_worker.start()
         try:
@@ -379,6 +382,8 @@ def deliveries(
             )
         out.print(table)
 
+
+app.add_typer(mail_app, name="mail")
 
 token_app = typer.Typer(help="Organizer tokens for the write API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")

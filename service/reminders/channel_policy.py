@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-import apprise
 from apprise.plugins.base import NotifyBase
 
 from service.address_policy import AddressRefused, checked_addresses, is_allowed, literal
@@ -23,18 +22,16 @@ def scheme_of(url: str) -> str:
 class ChannelPolicy:
     schemes: frozenset[str]
     allow_private: bool
-    # The operator's own SMTP server (setting smtp_url) is trusted wherever it is: the sign-up
-    # page turns email addresses into channels through it.
+    # The operator's own relay (setting smtp_url) is trusted wherever it is: an Apprise mailto://
+    # channel through it is the operator's doing.
     trusted_hosts: frozenset[str]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelPolicy:
         trusted: set[str] = set()
-        if settings.smtp_url:
-            plugin = apprise.Apprise.instantiate(settings.smtp_url)
-            host = getattr(plugin, "smtp_host", None) or getattr(plugin, "host", None)
-            if host:
-                trusted.add(str(host).lower())
+        relay = urlsplit(settings.smtp_url).hostname if settings.smtp_url else None
+        if relay:
+            trusted.add(relay.lower())
         return cls(
             frozenset(s.lower() for s in settings.channel_schemes),
             settings.channel_allow_private,

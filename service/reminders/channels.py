@@ -19,6 +19,13 @@ from apprise.plugins.base import NotifyBase
 
 from service.address_policy import AddressRefused
 from service.reminders.channel_policy import ChannelPolicy, scheme_of
+from service.reminders.email_address import (
+    email_channel,
+    is_email_channel,
+    looks_like_email,
+    redact_address,
+)
+from service.reminders.mail_message import MailExtras
 from service.reminders.message_ids import HEADER, JSON_FIELD
 
 _MAX_URL = 2000
@@ -26,9 +33,12 @@ _MAX_URL = 2000
 
 def check_channel(url: str, policy: ChannelPolicy) -> str:
     """The channel URL if Apprise and the channel policy accept it; ValueError otherwise (the
-    URL is not echoed)."""
+    URL is not echoed). A plain email address (or mailto:address) is an email channel, which
+    visitcal sends itself through the operator's relay."""
     if not url or len(url) > _MAX_URL:
-        raise ValueError("give an Apprise URL (mailto://, json://, ntfy://, slack://, ...)")
+        raise ValueError("give an email address or an Apprise URL (ntfy://, json://, ...)")
+    if looks_like_email(url) or is_email_channel(url):
+        return email_channel(url)
     policy.check_scheme(url)
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
@@ -41,6 +51,8 @@ def check_channel(url: str, policy: ChannelPolicy) -> str:
 
 def redact(url: str) -> str:
     """The URL with passwords and tokens masked, as Apprise's privacy mode writes it."""
+    if is_email_channel(url):
+        return redact_address(url)
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         return url.split("://", 1)[0] + "://****"
@@ -54,9 +66,17 @@ class Outcome:
 
 
 class Sender(Protocol):
-    def send(self, channel: str, title: str, body: str, message_id: str = "") -> Outcome:
+    def send(
+        self,
+        channel: str,
+        title: str,
+        body: str,
+        message_id: str = "",
+        extras: MailExtras | None = None,
+    ) -> Outcome:
         """Deliver; `message_id` (service.reminders.message_ids) goes with the message where
-        the channel can carry it, the same on every attempt."""
+        the channel can carry it, the same on every attempt; `extras` are what an email carries
+        beyond a title and text (unsubscribe header, invitation)."""
         ...
 
 
@@ -115,7 +135,14 @@ class AppriseSender:
                 plugin = self._plugins[channel] = _made_plugin(channel, {})
             return plugin
 
-    def send(self, channel: str, title: str, body: str, message_id: str = "") -> Outcome:
+    def send(
+        self,
+        channel: str,
+        title: str,
+        body: str,
+        message_id: str = "",
+        extras: MailExtras | None = None,
+    ) -> Outcome:
         try:
             self._check(channel)
         except (ValueError, AddressRefused) as refused:

@@ -21,6 +21,7 @@ from service.db import Database
 from service.errors import Busy
 from service.models import Segment, Subscription, Visit
 from service.reminders.channels import Sender
+from service.reminders.mail_message import MailExtras
 from service.reminders.message_ids import message_id
 from service.reminders.queue import Claimed, Fate, ReminderQueue
 from service.reminders.text import Links, compose
@@ -270,6 +271,7 @@ class ReminderWorker:
             message.title,
             message.body,
             message_id=message_id(reminder.id, reminder.due_at),
+            extras=MailExtras(unsubscribe=links.unsubscribe),  # one-click, RFC 8058
         )
         now = self.clock()
         if outcome.ok:

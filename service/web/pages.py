@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from service.clock import utc_now
 from service.errors import InputError, NotFound, Unauthorized
 from service.offsets import describe_offset
+from service.reminders.email_address import is_email_channel
 from service.reminders.subscriptions import authorize, create_subscription, end_subscription
 from service.services import Services
 from service.signing import server_secret
 from service.urls import all_links, subscription_manage, unsubscribe_link
+from service.web.confirmation_request import ask_confirmation
 from service.web.html import render
 from service.web.schedule_view import all_visits, split_upcoming, visit_page, zone_names
 from service.web.signup_form import ALL_VISITS, SignupForm, form_field, signup_request
@@ -40,7 +42,7 @@ def _forms(
         "form": form,
         "error": error,
         "error_field": form_field(error) if error else "",
-        "email_ready": bool(services.settings.smtp_url),
+        "mail_kept_locally": not services.settings.smtp_url,
         "browser_default": not form.timezone,  # JavaScript fills in the reader's zone
         "zone_names": zone_names(),
         "all_visits_value": ALL_VISITS,
@@ -87,7 +89,7 @@ async def sign_up(request: Request) -> Response:
     services = _services(request)
     form = SignupForm.from_form(await request.form())
     try:
-        request_body = signup_request(form, services.settings.smtp_url)
+        request_body = signup_request(form)
         created = create_subscription(services.db, services.settings, request_body, utc_now())
     except InputError as error:
         forms = _forms(services, form, error)
@@ -95,7 +97,9 @@ async def sign_up(request: Request) -> Response:
     subscription = created.subscription
     base = services.settings.base_url
     secret = server_secret(services.db, services.settings.secret_key)
-    return render(
+    confirmation = BackgroundTasks()  # sent after the answer: a slow channel must not hold it
+    ask_confirmation(request, confirmation, subscription)
+    page = render(
         request,
         "subscribed.html",
         201,
@@ -105,7 +109,12 @@ async def sign_up(request: Request) -> Response:
         offsets=", ".join(describe_offset(seconds) for seconds in subscription.offsets),
         manage_url=subscription_manage(base, subscription.id),
         unsubscribe_url=unsubscribe_link(base, secret, subscription.id),
+        mail_kept_locally=not services.settings.smtp_url,
+        mail_dir=str(services.settings.mail_dir),
+        is_email=is_email_channel(subscription.channel),
     )
+    page.background = confirmation
+    return page
 
 
 def _end(services: Services, subscription_id: str, token: str) -> tuple[int, InputError | None]:

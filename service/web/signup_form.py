@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from service.errors import InputError
 from service.reminders.subscriptions import SubscriptionRequest, request_from
 
 ALL_VISITS = "*"  # the form's "every visit, also those added later": a subscription naming none
 DEFAULT_OFFSETS = "1d, 1h"
-_EMAIL = re.compile(r"^(?:mailto:)?([^@\s:/?#,;]+@[^@\s:/?#,;]+\.[^@\s:/?#,;]+)$", re.IGNORECASE)
 
 
 class FormFields(Protocol):
@@ -46,28 +43,11 @@ class SignupForm:
         )
 
 
-def email_channel(address: str, smtp_url: str) -> str:
-    """The Apprise mailto:// URL that sends to `address` through the operator's SMTP server."""
-    parts = urlsplit(smtp_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "to"]
-    query.append(("to", address))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
-
-
-def signup_request(form: SignupForm, smtp_url: str) -> SubscriptionRequest:
+def signup_request(form: SignupForm) -> SubscriptionRequest:
     """The subscription the form asks for; InputError names the form field that is wrong."""
     channel = form.channel
     if not channel:
-        raise InputError("channel", "give an email address or an Apprise URL")
-    found = _EMAIL.match(channel)
-    if found and "://" not in channel:
-        if not smtp_url:
-            raise InputError(
-                "channel",
-                "email needs the operator to configure SMTP (VISITCAL_SMTP_URL); "
-                "give an Apprise URL instead, such as ntfy://ntfy.sh/your-topic",
-            )
-        channel = email_channel(found.group(1), smtp_url)
+        raise InputError("channel", "give an email address, or one of the other channels")
     offsets = [part.strip() for part in form.offsets.split(",") if part.strip()]
     if not offsets:
         raise InputError("offsets", "give at least one, such as 1d, 1h or 15m")

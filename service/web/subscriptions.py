@@ -15,8 +15,6 @@ from service.clock import utc_now
 from service.errors import NotFound
 from service.models import Subscription
 from service.offsets import describe_offset
-from service.reminders.channels import Sender
-from service.reminders.confirmation import send_confirmation
 from service.reminders.subscriptions import (
     SubscriptionChange,
     SubscriptionRequest,
@@ -31,11 +29,11 @@ from service.services import Services
 from service.signing import server_secret
 from service.urls import (
     SignedAction,
-    confirm_link,
     signed_link_valid,
     subscription_manage,
     unsubscribe_link,
 )
+from service.web.confirmation_request import ask_confirmation
 from service.web.html import render
 
 router = APIRouter(tags=["subscriptions"])
@@ -103,26 +101,6 @@ def _out(services: Services, subscription: Subscription) -> dict[str, object]:
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials if credentials else None
-
-
-def sender(request: Request) -> Sender:
-    """The app's sender for confirmation messages (made on first use: it sets up Apprise)."""
-    state = request.app.state
-    if getattr(state, "sender", None) is None:
-        state.sender = _services(request).sender()
-    found: Sender = state.sender
-    return found
-
-
-def ask_confirmation(
-    request: Request, background: BackgroundTasks, subscription: Subscription
-) -> None:
-    """Send the confirmation message after the answer (a slow channel must not hold it)."""
-    services = _services(request)
-    secret = server_secret(services.db, services.settings.secret_key)
-    link = confirm_link(services.settings.base_url, secret, subscription.id)
-    hours = services.settings.confirm_within_hours
-    background.add_task(send_confirmation, sender(request), subscription.channel, link, hours)
 
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode
@@ -192,6 +193,7 @@ class Mail:
     subject: str
     body: str  # the text/plain part
     content_type: str
+    message: EmailMessage  # the whole message, headers and every part
     message_id: str = ""  # the X-Visitcal-Message-Id header
 
 
@@ -218,6 +220,7 @@ class SmtpReceiver:
                     str(message["subject"]),
                     part.get_content() if part is not None else "",
                     message.get_content_type(),
+                    message,
                     str(message.get("x-visitcal-message-id", "")),
                 )
                 with receiver._changed:
@@ -248,6 +251,10 @@ class SmtpReceiver:
             f"mailto://{user}:{password}@localhost:{self.port}?smtp=127.0.0.1"
             f"&from=visitcal@example.test&to={to}&mode=insecure"
         )
+
+    def relay_url(self, user: str = "visitcal", password: str = "s3cret-pw") -> str:
+        """This server as the operator's relay (setting smtp_url)."""
+        return f"smtp://{user}:{password}@127.0.0.1:{self.port}"
 
     def wait_mails(self, count: int, timeout: float) -> list[Mail]:
         with self._changed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # The local receivers (HTTP, SMTP) listen on 127.0.0.1; the hostile-input tests turn
         # this off to show that the address policy holds.
         "channel_allow_private": True,
+        # Mail kept without a relay goes to a directory of the test's own, not the checkout's var/.
+        "mail_dir": Path(tempfile.mkdtemp(prefix="visitcal-mail-")),
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

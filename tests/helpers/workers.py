@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from sqlmodel import col, select
 
 from service.models import Reminder
-from service.reminders.channel_policy import ChannelPolicy
-from service.reminders.channels import AppriseSender
 from service.reminders.worker import ReminderWorker
 from service.services import Services
 from tests.helpers.cli import VISITCAL, subprocess_env
@@ -55,12 +53,9 @@ def states(services: Services) -> dict[str, int]:
 
 @contextmanager
 def worker_in_process(services: Services) -> Iterator[ReminderWorker]:
-    """The real worker (APScheduler, Apprise) in this process, stopped at the end."""
-    worker = ReminderWorker(
-        services.db,
-        services.settings,
-        AppriseSender(ChannelPolicy.from_settings(services.settings)),
-    )
+    """The real worker (APScheduler; our mail sender, Apprise) in this process, stopped at the
+    end."""
+    worker = services.reminder_worker()
     worker.start()
     try:
         yield worker

@@ -12,12 +12,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from service.errors import InputError
 from service.models import Segment, Subscription
 from service.schedules.files import read_schedules
 from service.schedules.when import Timing, describe_when
 from service.services import Services
-from service.web.signup_form import SignupForm, email_channel, signup_request
+from service.web.signup_form import SignupForm, signup_request
 from tests.helpers.services import LEE, MELONI
 
 LEE_PAGE = f"/visits/{LEE}"
@@ -312,9 +311,9 @@ def test_sign_up_for_every_visit_follows_all(client: httpx.Client, seeded: Servi
 @pytest.mark.parametrize(
     ("change", "field", "reason"),
     [
-        ({"channel": ""}, "Where to send reminders", "give an email address or an Apprise URL"),
+        ({"channel": ""}, "Where to send reminders", "give an email address, or one of"),
         ({"channel": "nonsense://x"}, "Where to send reminders", "is not accepted as a channel"),
-        ({"channel": "press@example.org"}, "Where to send reminders", "email needs the operator"),
+        ({"channel": "press@example..org"}, "Where to send reminders", "not a domain name"),
         ({"offsets": "2 fortnights"}, "When", "'2 fortnights' is not a duration"),
         ({"offsets": ""}, "When", "give at least one"),
         ({"timezone": "Mars/Olympus_Mons"}, "Your time zone", "is not an IANA time zone"),
@@ -343,40 +342,27 @@ def test_sign_up_form_errors_name_the_field_keep_the_input_and_write_nothing(
     assert subscriptions(seeded) == []
 
 
-def test_email_address_becomes_an_apprise_mailto_channel_with_the_operator_smtp() -> None:
-    base = "mailto://user:pw@smtp.example.org?smtp=smtp.example.org&from=visitcal%40example.org"
-    channel = email_channel("press@example.org", base)
-    query = parse_qs(urlsplit(channel).query)
-    assert channel.startswith("mailto://user:pw@smtp.example.org?")
-    assert query == {
-        "smtp": ["smtp.example.org"],
-        "from": ["visitcal@example.org"],
-        "to": ["press@example.org"],
-    }
+def test_an_email_address_on_the_form_is_an_email_channel_with_no_operator_setting() -> None:
     form = SignupForm(channel="press@example.org", visits=(LEE,), timezone="Asia/Seoul")
-    request = signup_request(form, base)
-    assert request.channel == channel and request.offsets == ["1d", "1h"]
-    with pytest.raises(InputError, match="configure SMTP"):
-        signup_request(form, "")
+    request = signup_request(form)
+    assert request.channel == "press@example.org" and request.offsets == ["1d", "1h"]
 
 
-def test_email_sign_up_over_http_when_the_operator_set_smtp(
+def test_email_sign_up_over_http_keeps_the_address_as_a_mailto_channel(
     client: httpx.Client, seeded: Services
 ) -> None:
-    seeded.settings.smtp_url = "mailto://user:pw@smtp.example.org?from=visitcal%40example.org"
     page = client.get("/reminders").text
-    assert "An email address, or any" in text_of(page)
+    assert "Your email address." in text_of(page)
     form = {"channel": "press@example.org", "visits": LEE, "offsets": "1h", "timezone": "UTC"}
     assert client.post("/reminders", data=form).status_code == 201
     [row] = subscriptions(seeded)
-    assert row.channel.startswith("mailto://user:pw@smtp.example.org?")
-    assert parse_qs(urlsplit(row.channel).query)["to"] == ["press@example.org"]
-    assert "pw" not in row.channel_redacted
+    assert row.channel == "mailto:press@example.org"
+    assert row.channel_redacted == "pr…@example.org"
 
 
-def test_without_smtp_the_form_says_email_needs_the_operator(client: httpx.Client) -> None:
+def test_without_a_relay_the_form_says_mail_is_kept_on_the_server(client: httpx.Client) -> None:
     text = text_of(client.get("/reminders").text)
-    assert "Email needs the operator to configure SMTP; until then, give an Apprise URL." in text
+    assert "This server has no mail relay: mail is kept on the server" in text
 
 
 def test_unsubscribe_with_id_and_token(client: httpx.Client, seeded: Services) -> None:
