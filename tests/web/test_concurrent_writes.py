@@ -223,3 +223,30 @@ def test_parallel_creates_of_one_segment_give_one_201_and_409s(desk: Desk) -> No
     assert segment is not None and segment.title == titles[statuses.index(201)]
     assert segment.sequence == 0
     assert [entry.kind for entry in desk.history("press")] == ["added"]
+
+
+def test_parallel_patches_of_a_visit_keep_every_field(desk: Desk) -> None:
+    changes = [
+        {"title": "President Lee Jae-myung visits Japan (Nara), updated"},
+        {"place": "Nara City, Nara Prefecture, Japan"},
+        {"description": "Programme updated by the press office."},
+        {"tags": ["shuttle-diplomacy", "japan-korea", "updated"]},
+    ]
+    statuses = desk.race(
+        [
+            lambda client, body=body: client.patch(f"/api/visits/{LEE}", json=body)
+            for body in changes
+        ]
+    )
+    assert statuses == [200] * len(changes)
+    with desk.services.db.session() as session:
+        visit = session.exec(select(Visit).where(Visit.slug == LEE)).one()
+        history = session.exec(
+            select(Change).where(Change.segment_key == "", Change.actor == "desk")
+        ).all()
+    assert visit.title == changes[0]["title"] and visit.place == changes[1]["place"]
+    assert visit.description == changes[2]["description"] and visit.tags == changes[3]["tags"]
+    # One entry per request, each with only its own field: nobody wrote another's back.
+    assert sorted(tuple(entry.after or {}) for entry in history) == sorted(
+        tuple(change) for change in changes
+    )
