@@ -4,15 +4,11 @@ exit 75 with one line (CLI), the worker claims again once it is free; nothing ha
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from service.cli.app import app
@@ -25,33 +21,13 @@ from service.schedules.organizer_tokens import create_token
 from service.services import Services
 from service.settings import get_settings
 from tests.helpers.live_server import LiveServer
+from tests.helpers.locks import held
 from tests.helpers.receivers import HttpReceiver
 from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
 from tests.helpers.services import LEE, SEED_VISITS, load_seed, make_settings
 from tests.helpers.workers import states, wait_until
 
 BUSY_SECONDS = 0.3
-
-
-@contextmanager
-def held(database_url: str) -> Iterator[None]:
-    """Another process's writer in the middle of a long transaction."""
-    if database_url.startswith("sqlite"):
-        connection = sqlite3.connect(make_url(database_url).database or "", isolation_level=None)
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            connection.rollback()
-            connection.close()
-        return
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        connection.execute(text("SELECT value FROM catalog_state FOR UPDATE"))
-        connection.execute(text("LOCK TABLE subscription IN EXCLUSIVE MODE"))
-        yield
-        connection.rollback()
-    engine.dispose()
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from service.schedules.organizer_tokens import create_token
 from service.services import Services
 from service.settings import get_settings
 from tests.helpers.live_server import LiveServer
+from tests.helpers.locks import held
 from tests.helpers.services import LEE
-from tests.web.test_busy_database import held
 
 EVENTS = 300
 SIGNUPS = 8
