@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from service.timetypes import UTCDateTime
@@ -113,6 +114,9 @@ class Subscription(SQLModel, table=True):
     label: str = ""
     token_hash: str = Field(max_length=64)
     active: bool = True
+    # Email only: every followed segment also arrives as a calendar invitation (iMIP), updated
+    # by a new one at each change and withdrawn by a CANCEL.
+    invitations: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     # Nothing but the confirmation message goes to the channel until whoever reads it confirms
     # (double opt-in): a stranger cannot aim reminders at someone else's mailbox or webhook.
     confirmed_at: datetime | None = Field(
@@ -127,8 +131,9 @@ class Subscription(SQLModel, table=True):
 
 
 REMINDER_STATES = ("pending", "claimed", "sent", "failed", "missed", "cancelled")
-# "reminder" is the ordinary one; the others are notices about a change to the segment.
-REMINDER_KINDS = ("reminder", "moved", "refined", "cancelled")
+# "reminder" is the ordinary one; "invitation" puts the segment in an email follower's calendar
+# (iMIP); the others are notices about a change to the segment.
+REMINDER_KINDS = ("reminder", "moved", "refined", "cancelled", "changed", "invitation")
 
 
 class Reminder(SQLModel, table=True):

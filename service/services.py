@@ -30,6 +30,8 @@ How a change travels:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from service.db import Database
@@ -54,7 +56,8 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         db = Database(settings.database_url, settings.database_busy_seconds)
         services = cls(settings, db, Catalog(db, settings), FeedStore(db, settings))
-        services.catalog.observers.append(plan_changes)
+        debounce = timedelta(seconds=settings.notice_debounce_seconds)
+        services.catalog.observers.append(partial(plan_changes, debounce=debounce))
         db.listeners.append(services._on_commit)
         return services
 

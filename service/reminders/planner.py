@@ -19,6 +19,8 @@ LIVE = ("pending", "claimed")
 DONE = ("sent", "failed", "missed")
 # Catalog change kinds that followers are told about, and the notice each gets.
 NOTICES = {"cancelled": "cancelled", "refined": "refined", "moved": "moved", "restored": "moved"}
+# Rows that tell a follower of a segment rather than remind them of it; one is pending at most.
+NOTICE_KINDS = ("moved", "refined", "cancelled", "invitation")
 
 
 def follows(subscription: Subscription, segment: Segment, visit: Visit) -> bool:
@@ -182,6 +184,7 @@ def plan_subscription(session: Session, subscription: Subscription, now: datetim
     segments = [(segment, visit) for segment, visit in session.exec(query)]
     # Rows for segments that already started are left as they are.
     reconcile(session, [subscription], segments, now)
+    plan_invitations(session, subscription, now)
 
 
 def cancel_subscription(session: Session, subscription: Subscription) -> None:
@@ -195,8 +198,12 @@ def cancel_subscription(session: Session, subscription: Subscription) -> None:
     mark_plan_changed(session)
 
 
-def plan_changes(session: Session, report: LoadReport, now: datetime) -> None:
-    """Follow the catalog: re-plan changed segments and queue one notice per follower."""
+def plan_changes(
+    session: Session, report: LoadReport, now: datetime, debounce: timedelta = timedelta(0)
+) -> None:
+    """Follow the catalog: re-plan changed segments and queue one notice per follower (and one
+    calendar update per follower who takes invitations). Changes to one segment within
+    `debounce` of the first become one notice."""
     if not report.changes:
         return
     subscriptions = _active_subscriptions(session)
@@ -209,11 +216,11 @@ def plan_changes(session: Session, report: LoadReport, now: datetime) -> None:
         visit = session.get(Visit, segment.visit_id)
         assert visit is not None
         reconcile(session, subscriptions, [(segment, visit)], now)
-        notice = NOTICES.get(change.kind)
         # Tell followers only about segments that have not started (before or after the change).
         starts = [s for s in (change.before_start, change.after_start) if s is not None]
-        if notice and starts and max(starts) > now:
-            _queue_notices(session, subscriptions, segment, visit, notice, now)
+        if starts and max(starts) > now:
+            notice = NOTICES.get(change.kind)
+            _queue_notices(session, subscriptions, segment, visit, notice, now, debounce)
 
 
 def _queue_notices(
@@ -221,24 +228,114 @@ def _queue_notices(
     subscriptions: Sequence[Subscription],
     segment: Segment,
     visit: Visit,
-    notice: str,
+    notice: str | None,
     now: datetime,
+    debounce: timedelta,
 ) -> None:
+    """One pending notice per follower and segment: a change while one is pending joins it (it
+    keeps its due instant, so a burst is told once, `debounce` after its first change), and a
+    notice is never held past a reminder of the segment that falls due."""
     assert segment.id is not None
+    pending = {
+        row.subscription_id: row
+        for row in session.exec(
+            select(Reminder).where(
+                col(Reminder.segment_id) == segment.id,
+                col(Reminder.state) == "pending",
+                col(Reminder.kind).in_(NOTICE_KINDS),
+            )
+        )
+    }
+    soonest: dict[str, datetime] = {}
+    for planned in session.exec(
+        select(Reminder).where(
+            col(Reminder.segment_id) == segment.id,
+            col(Reminder.state) == "pending",
+            col(Reminder.kind) == "reminder",
+        )
+    ):
+        known = soonest.get(planned.subscription_id)
+        if known is None or planned.due_at < known:
+            soonest[planned.subscription_id] = planned.due_at
+    queued = False
     for subscription in subscriptions:
-        if not follows(subscription, segment, visit):
+        # Followers with invitations hear of every change (their calendar's copy is updated);
+        # the others of the changes a notice is for.
+        kind = notice or ("invitation" if subscription.invitations else None)
+        if kind is None or not follows(subscription, segment, visit):
+            continue
+        due = now + debounce
+        if subscription.id in soonest:
+            due = max(now, min(due, soonest[subscription.id]))
+        row: Reminder | None = pending.get(subscription.id)
+        if row is None:
+            row = Reminder(
+                subscription_id=subscription.id,
+                segment_id=segment.id,
+                kind=kind,
+                offset_seconds=0,
+                due_at=due,
+                next_attempt_at=due,
+                segment_start=segment.start_at,
+                segment_sequence=segment.sequence,
+                created_at=now,
+            )
+        else:
+            if kind != "invitation":  # a notice to read outranks a silent calendar update
+                row.kind = kind
+            row.due_at = min(row.due_at, due)
+            row.next_attempt_at = min(row.next_attempt_at, due)
+            row.segment_start, row.segment_sequence = segment.start_at, segment.sequence
+        session.add(row)
+        queued = True
+    if queued:
+        mark_plan_changed(session)
+
+
+def plan_invitations(session: Session, subscription: Subscription, now: datetime) -> None:
+    """A confirmed follower with invitations gets one for each segment it follows that has not
+    started (unless one for the segment as it is now was already queued or sent)."""
+    if not (subscription.active and subscription.confirmed and subscription.invitations):
+        return
+    query = (
+        select(Segment, Visit)
+        .join(Visit, col(Visit.id) == col(Segment.visit_id))
+        .where(
+            col(Segment.start_at) > now,
+            col(Segment.visibility) == "public",
+            col(Segment.status) != "cancelled",
+        )
+    )
+    if subscription.visits:
+        query = query.where(col(Visit.slug).in_(subscription.visits))
+    invited = {
+        (row.segment_id, row.segment_sequence)
+        for row in session.exec(
+            select(Reminder).where(
+                col(Reminder.subscription_id) == subscription.id,
+                col(Reminder.kind).in_(NOTICE_KINDS),
+                col(Reminder.state).in_(("pending", "claimed", "sent")),
+            )
+        )
+    }
+    queued = False
+    for segment, visit in session.exec(query):
+        assert segment.id is not None
+        if (segment.id, segment.sequence) in invited or not follows(subscription, segment, visit):
             continue
         session.add(
             Reminder(
                 subscription_id=subscription.id,
                 segment_id=segment.id,
-                kind=notice,
+                kind="invitation",
                 offset_seconds=0,
-                segment_start=segment.start_at,
-                segment_sequence=segment.sequence,
                 due_at=now,
                 next_attempt_at=now,
+                segment_start=segment.start_at,
+                segment_sequence=segment.sequence,
                 created_at=now,
             )
         )
-    mark_plan_changed(session)
+        queued = True
+    if queued:
+        mark_plan_changed(session)

@@ -18,6 +18,7 @@ from service.models import Reminder, Segment, Subscription, Visit
 from service.offsets import parse_offsets
 from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.channels import check_channel, redact
+from service.reminders.email_address import is_email_channel
 from service.reminders.planner import cancel_subscription, plan_subscription
 from service.settings import Settings
 from service.signing import new_token, token_hash, token_matches
@@ -31,7 +32,10 @@ class SubscriptionRequest(BaseModel):
     """What a follower asks for. Nothing to follow means every public segment."""
 
     model_config = ConfigDict(extra="forbid")
-    channel: str = Field(max_length=2000, description="An Apprise URL: mailto://, json://, ...")
+    channel: str = Field(
+        max_length=2000,
+        description="An email address, or an Apprise URL (ntfy://, json://, slack://, ...)",
+    )
     visits: list[str] = Field(default_factory=list, max_length=100)
     kinds: list[Kind] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -40,6 +44,11 @@ class SubscriptionRequest(BaseModel):
     )
     timezone: str = Field(default="UTC", max_length=64, description="The follower's IANA zone")
     label: str = Field(default="", max_length=200)
+    invitations: bool = Field(
+        default=False,
+        description="Email only: each segment also arrives as a calendar invitation (iMIP) "
+        "that later mails update or cancel",
+    )
 
 
 class SubscriptionChange(BaseModel):
@@ -51,6 +60,7 @@ class SubscriptionChange(BaseModel):
     offsets: list[str] | None = Field(default=None, max_length=10)
     timezone: str | None = Field(default=None, max_length=64)
     label: str | None = Field(default=None, max_length=200)
+    invitations: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,8 @@ def _validated(db: Database, settings: Settings, values: dict[str, Any]) -> dict
         if unknown:
             raise InputError("visits", f"unknown visit {unknown[0]!r}")
         out["visits"] = slugs
+    if values.get("invitations") is not None:
+        out["invitations"] = bool(values["invitations"])
     for name in ("kinds", "tags", "label"):
         if values.get(name) is not None:
             out[name] = list(dict.fromkeys(values[name])) if name != "label" else values[name]
@@ -119,6 +131,7 @@ def create_subscription(
     """A new subscription. Unless `confirmed` (an operator vouches for the channel, as
     `visitcal subscribe` does), nothing is planned for it until it is confirmed."""
     values = _validated(db, settings, request.model_dump())
+    _check_invitations(values["channel"], values.get("invitations", False))
     token = new_token()
     subscription = Subscription(
         id=secrets.token_hex(8),
@@ -134,6 +147,11 @@ def create_subscription(
         session.flush()
         plan_subscription(session, subscription, now)
     return Created(subscription, token)
+
+
+def _check_invitations(channel: str, invitations: bool) -> None:
+    if invitations and not is_email_channel(channel):
+        raise InputError("invitations", "calendar invitations come by email: give an email address")
 
 
 def _forget_unconfirmed(session: Session, settings: Settings, now: datetime) -> None:
@@ -190,8 +208,12 @@ def change_subscription(
     change: SubscriptionChange,
     now: datetime,
 ) -> Subscription:
-    before = authorize(db, subscription_id, token).channel
+    current = authorize(db, subscription_id, token)
+    before = current.channel
     values = _validated(db, settings, change.model_dump(exclude_unset=True))
+    _check_invitations(
+        values.get("channel", before), values.get("invitations", current.invitations)
+    )
     with db.write() as session:
         subscription = session.get(Subscription, subscription_id)
         assert subscription is not None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.models import Segment, Visit
 from service.offsets import describe_offset
+from service.reminders.notice_changes import Difference
 from service.schedules.when import Timing, dated_line, when_in_zones
 
 
@@ -28,6 +30,39 @@ def when(segment: Segment, visit: Visit, follower_tz: str) -> str:
     return when_in_zones(Timing.of(segment), zones)
 
 
+_FIELD_NAMES = {
+    "title": "Title",
+    "location": "Where",
+    "participants": "Who",
+    "status": "Status",
+}
+
+
+def changed_lines(changes: Sequence[Difference], visit_tz: str, follower_tz: str) -> list[str]:
+    """ "Time: Tue 13 Jan 2026 14:00 JST (Asia/Tokyo) → Tue 13 Jan 2026 15:00 JST (...)", with
+    the follower's own time on a line of its own, and a line for each other field."""
+    lines = []
+    for change in changes:
+        if change.field == "time":
+            before, after = change.before, change.after
+            lines.append(f"  Time: {dated_line(before, visit_tz)} → {dated_line(after, visit_tz)}")
+            if follower_tz != visit_tz:
+                lines.append(
+                    f"  Your time: {dated_line(before, follower_tz)}"
+                    f" → {dated_line(after, follower_tz)}"
+                )
+            continue
+        name = _FIELD_NAMES.get(change.field, change.field)
+        lines.append(f"  {name}: {_shown(change.before)} → {_shown(change.after)}")
+    return lines
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "(none)"
+    return str(value) if value not in (None, "") else "(none)"
+
+
 def headline(segment: Segment) -> str:
     parts = [segment.title]
     if segment.participants:
@@ -46,8 +81,10 @@ def compose(
     lead_seconds: int,
     links: Links,
     late: bool = False,
+    changes: Sequence[Difference] = (),
 ) -> Message:
-    """A reminder ("in 1 hour: ...") or a notice ("Cancelled: ...") for one follower."""
+    """A reminder ("in 1 hour: ..."), a notice ("Cancelled: ...", with what changed, before and
+    after) or a calendar invitation's cover note, for one follower."""
     timing = Timing.of(segment)
     moment = when(segment, visit, follower_tz)
     head = headline(segment)
@@ -59,11 +96,14 @@ def compose(
         title = f"Cancelled: {head} (was {moment})"
     elif kind == "refined":
         title = f"Time confirmed: {head} — {moment}"
+    elif kind == "invitation":
+        title = f"In your calendar: {head} — {moment}"
     else:
         title = f"Changed: {head} — now {moment}"
-    lines = [
-        title,
-        "",
+    lines = [title, ""]
+    if changes:
+        lines += ["What changed:", *changed_lines(changes, visit.timezone, follower_tz), ""]
+    lines += [
         f"Visit: {visit.title}",
         f"When: {dated_line(Timing.of(segment), visit.timezone)}",
     ]

@@ -19,10 +19,11 @@ from sqlmodel import col, select
 from service.clock import Clock, utc_now
 from service.db import Database
 from service.errors import Busy
-from service.models import Segment, Subscription, Visit
+from service.models import Reminder, Segment, Subscription, Visit
 from service.reminders.channels import Sender
-from service.reminders.mail_message import MailExtras
+from service.reminders.invitations import mail_extras
 from service.reminders.message_ids import message_id
+from service.reminders.notice_changes import Difference, differences
 from service.reminders.queue import Claimed, Fate, ReminderQueue
 from service.reminders.text import Links, compose
 from service.settings import Settings
@@ -217,6 +218,8 @@ class ReminderWorker:
                 fates.append(Fate(reminder.id, "cancelled", now, "unsubscribed"))
             elif not subscription.confirmed:  # planned by no rule of ours; never sent
                 fates.append(Fate(reminder.id, "cancelled", now, "subscription not confirmed"))
+            elif segment.visibility != "public":  # a restricted segment reaches no follower
+                fates.append(Fate(reminder.id, "cancelled", now, "segment not public"))
             elif reminder.kind == "reminder" and segment.status == "cancelled":
                 fates.append(Fate(reminder.id, "cancelled", now, "segment cancelled"))
             elif segment.start_at <= now:
@@ -264,14 +267,24 @@ class ReminderWorker:
         # A late reminder says how long is really left, not the offset it was planned with.
         lead = (segment.start_at - now).total_seconds() if late else reminder.offset_seconds
         message = compose(
-            reminder.kind, segment, visit, subscription.timezone, round(lead), links, late=late
+            reminder.kind,
+            segment,
+            visit,
+            subscription.timezone,
+            round(lead),
+            links,
+            late=late,
+            changes=self._differences(reminder, segment),
         )
         outcome = self.sender.send(
             subscription.channel,
             message.title,
             message.body,
             message_id=message_id(reminder.id, reminder.due_at),
-            extras=MailExtras(unsubscribe=links.unsubscribe),  # one-click, RFC 8058
+            # One-click unsubscribe (RFC 8058) and, for invitations, the segment as iTIP.
+            extras=mail_extras(
+                self.settings, reminder.kind, subscription, segment, links.unsubscribe
+            ),
         )
         now = self.clock()
         if outcome.ok:
@@ -281,6 +294,14 @@ class ReminderWorker:
             retry_at = now + timedelta(seconds=delay)
             return Fate(reminder.id, "retry", now, outcome.answer, retry_at=retry_at)
         return Fate(reminder.id, "failed", now, outcome.answer)
+
+    def _differences(self, reminder: Claimed, segment: Segment) -> list[Difference]:
+        """For a change notice: the fields that changed since the first change it tells of."""
+        if reminder.kind in ("reminder", "invitation"):
+            return []
+        with self.db.session() as session:
+            row = session.get(Reminder, reminder.id)
+            return differences(session, segment, row.created_at) if row is not None else []
 
 
 class _Flight:

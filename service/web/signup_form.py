@@ -32,6 +32,7 @@ class SignupForm:
     visits: tuple[str, ...] = ()
     offsets: str = DEFAULT_OFFSETS
     timezone: str = ""
+    invitations: bool = False
 
     @classmethod
     def from_form(cls, form: FormFields) -> SignupForm:
@@ -40,6 +41,7 @@ class SignupForm:
             visits=tuple(v for v in form.getlist("visits") if isinstance(v, str)),
             offsets=_text(form, "offsets"),
             timezone=_text(form, "timezone"),
+            invitations=_text(form, "invitations") == "on",
         )
 
 
@@ -59,6 +61,7 @@ def signup_request(form: SignupForm) -> SubscriptionRequest:
         "visits": list(visits),
         "offsets": offsets,
         "timezone": form.timezone or "UTC",
+        "invitations": form.invitations,
     }
     request: SubscriptionRequest = request_from(data, SubscriptionRequest)
     return request

@@ -51,6 +51,7 @@ class SubscriptionOut(BaseModel):
     timezone: str
     label: str
     confirmed: bool  # nothing is sent but the confirmation message until it is
+    invitations: bool  # email: segments also arrive as calendar invitations (iMIP)
     manage_url: str
     unsubscribe_url: str
     created_at: datetime
@@ -93,6 +94,7 @@ def _out(services: Services, subscription: Subscription) -> dict[str, object]:
         "timezone": subscription.timezone,
         "label": subscription.label,
         "confirmed": subscription.confirmed,
+        "invitations": subscription.invitations,
         "manage_url": subscription_manage(base, subscription.id),
         "unsubscribe_url": unsubscribe_link(base, secret, subscription.id),
         "created_at": subscription.created_at,

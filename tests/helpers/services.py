@@ -38,6 +38,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "channel_allow_private": True,
         # Mail kept without a relay goes to a directory of the test's own, not the checkout's var/.
         "mail_dir": Path(tempfile.mkdtemp(prefix="visitcal-mail-")),
+        # Notices at once, as the tests of their words and timing expect; the debounce has its own.
+        "notice_debounce_seconds": 0,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -217,3 +217,16 @@ def test_a_sign_up_on_the_page_without_a_relay_keeps_the_confirmation(
     with seeded.db.session() as session:
         [row] = session.exec(select(Subscription)).all()
     assert row.channel == "mailto:press@example.test" and not row.confirmed
+
+
+def test_the_page_offers_invitations_for_email_and_refuses_them_elsewhere(
+    client: httpx.Client, seeded: Services
+) -> None:
+    form = {"visits": "*", "offsets": "1h", "timezone": "UTC", "invitations": "on"}
+    refused = client.post("/reminders", data={**form, "channel": "json://127.0.0.1:9/hook"})
+    assert refused.status_code == 422 and "calendar invitations come by email" in refused.text
+    taken = client.post("/reminders", data={**form, "channel": "desk@example.test"})
+    assert taken.status_code == 201
+    with seeded.db.session() as session:
+        [row] = session.exec(select(Subscription)).all()
+    assert row.invitations and row.channel == "mailto:desk@example.test"

@@ -1,0 +1,30 @@
+"""What goes with a mail to a follower who takes invitations: the segment as an iTIP REQUEST
+(or a CANCEL), made from the very VEVENT the feeds serve, so that the calendar app updates the
+event it already holds (same UID, SEQUENCE as in the feed)."""
+
+from __future__ import annotations
+
+from feeds.itip import itip_calendar, itip_method
+from service.models import Segment, Subscription
+from service.reminders.email_address import address_of, is_email_channel
+from service.reminders.mail_message import MailExtras
+from service.settings import Settings
+
+
+def mail_extras(
+    settings: Settings, kind: str, subscription: Subscription, segment: Segment, unsubscribe: str
+) -> MailExtras:
+    """The unsubscribe header for every mail; the iTIP calendar with the invitation and with
+    each change notice (a reminder itself carries none: the event is already in the calendar)."""
+    wants = subscription.invitations and is_email_channel(subscription.channel)
+    if not wants or kind == "reminder" or not segment.ics or segment.visibility != "public":
+        return MailExtras(unsubscribe=unsubscribe)
+    method = itip_method(segment.status)
+    calendar = itip_calendar(
+        segment.ics.encode("utf-8"),
+        method,
+        organizer=settings.organizer_email,
+        attendee=address_of(subscription.channel),
+        organizer_name=settings.mail_from_name,
+    )
+    return MailExtras(unsubscribe=unsubscribe, calendar=calendar, method=method)
