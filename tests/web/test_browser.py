@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import icalendar
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
@@ -17,8 +18,10 @@ from sqlmodel import select
 from service.models import Subscription
 from service.schedules.files import read_schedules
 from service.services import Services
-from tests.helpers.live_server import LiveServer
+from tests.helpers.cli import cli_process, run_cli
+from tests.helpers.live_server import LiveServer, free_port
 from tests.helpers.services import LEE, ROOT
+from tests.helpers.workers import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -72,6 +75,13 @@ def page(browser: BrowserContext) -> Iterator[Page]:
 def wait_for_zone(page: Page, zone: str) -> None:
     """Until the page shown is the one for `zone` (its "/" in the query encoded or not)."""
     page.wait_for_url(re.compile("tz=" + re.escape(zone).replace("/", "(/|%2F)") + "(&|#|$)"))
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def summit(page: Page) -> Locator:
@@ -229,3 +239,49 @@ def test_screenshots_at_desktop_and_phone_widths(page: Page, live: LiveServer) -
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     for name in ("index", "visit-lee", "reminders"):
         assert (ARTIFACTS / f"{name}-phone.png").stat().st_size > 0
+
+
+def test_a_newcomer_signs_up_by_email_and_confirms_from_the_local_mail_store(
+    page: Page, tmp_path: Path
+) -> None:
+    """`make run` as it comes (no relay): sign up with an address on the page, find the
+    confirmation with `visitcal mail list` / `visitcal mail show`, confirm it in the browser."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    mail_dir = tmp_path / "mail"
+    settings: dict[str, object] = {
+        "base_url": url,
+        "smtp_url": "",
+        "mail_dir": mail_dir,
+    }
+    database = f"sqlite:///{tmp_path / 'visitcal.db'}"
+    server = cli_process("up", "--port", str(port), database_url=database, **settings)
+    try:
+        assert wait_until(lambda: _answers(url), 30), "visitcal up did not start"
+        page.goto(f"{url}/reminders?visit={LEE}")
+        assert "mail is kept on the server" in page.locator("#channel-hint").inner_text()
+        page.get_by_label("Where to send reminders").fill("newcomer@example.org")
+        page.get_by_role("button", name="Sign up for reminders").click()
+        page.get_by_role("heading", name="You are signed up").wait_for()
+        assert "visitcal mail list" in page.locator("#local-mail").inner_text()
+
+        def listed() -> str:
+            done = run_cli("mail", "list", database_url=database, **settings)
+            return done.stdout if "newcomer@example.org" in done.stdout else ""
+
+        assert wait_until(lambda: bool(listed()), 15), "no confirmation kept"
+        [row] = [line for line in listed().splitlines() if "newcomer@example.org" in line]
+        mail_id = re.search(r"(\d{9,}\.\S+?)\s", row)  # a Maildir key: <time>.<unique>.<host>
+        assert mail_id, row
+        shown = run_cli("mail", "show", mail_id[1], database_url=database, **settings)
+        assert shown.returncode == 0, shown.stderr
+        link = re.search(r"(http\S+/confirm\?sig=\S+)", shown.stdout)
+        assert link is not None, shown.stdout
+        page.goto(link[1])
+        page.get_by_role("button", name="Confirm").click()
+        page.get_by_role("heading", name="Confirmed").wait_for()
+        screenshots(page, "confirmed-by-email")
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=20)
+    assert "Email is not sent: no relay is configured" in out
