@@ -465,7 +465,16 @@ def visitcal_env(db_path: Path, port: int) -> dict[str, str]:
 
 
 def serve_command(port: int) -> list[str]:
-    return [str(BIN / "visitcal"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return [
+        str(BIN / "visitcal"),
+        "serve",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:

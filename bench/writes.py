@@ -117,7 +117,16 @@ def free_port() -> int:
 @contextmanager
 def serving(url: str, log: Path) -> Iterator[str]:
     port = free_port()
-    command = [str(BIN / "visitcal"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        str(BIN / "visitcal"),
+        "serve",
+        "--workers",
+        "1",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env_for(url), stdout=out, stderr=subprocess.STDOUT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -101,6 +101,16 @@ class CatalogState(SQLModel, table=True):
 
 class Subscription(SQLModel, table=True):
     """A follower's request for reminders: a channel, what to follow, offsets and a zone."""
+
+    # Sign-ups left unconfirmed, by age: each sign-up deletes the expired ones (0006).
+    __table_args__ = (
+        Index(
+            "ix_subscription_unconfirmed",
+            "changed_at",
+            postgresql_where=text("confirmed_at IS NULL"),
+            sqlite_where=text("confirmed_at IS NULL"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     # The Apprise URL must be kept to deliver; it is never shown back except redacted.
@@ -208,3 +218,30 @@ class Change(SQLModel, table=True):
     at: datetime = _instant()
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class WorkerProcess(SQLModel, table=True):
+    """A reminder worker process and its last heartbeat: what `visitcal status` and /metrics
+    show as alive. A worker removes its row when it stops; a row whose heartbeat is old is a
+    worker that died."""
+
+    __tablename__ = "worker"
+
+    id: str = Field(primary_key=True, max_length=200)
+    host: str = Field(default="", max_length=255)
+    pid: int = 0
+    concurrency: int = 0
+    started_at: datetime = _instant()
+    heartbeat_at: datetime = _instant()
+    handled: int = 0  # reminders it has handled since it started
+
+
+class ChannelError(SQLModel, table=True):
+    """The last delivery error per channel kind (the Apprise scheme: json, mailto, ntfy...)."""
+
+    __tablename__ = "channel_error"
+
+    kind: str = Field(primary_key=True, max_length=40)
+    at: datetime = _instant()
+    worker_id: str = Field(default="", max_length=200)
+    message: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -6,6 +6,7 @@ import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -95,6 +96,11 @@ class Settings(BaseSettings):
     late_after_seconds: float = Field(default=60, gt=0)
     plan_check_seconds: float = Field(default=1.0, gt=0)  # how soon other processes' plans are seen
     sweep_seconds: float = Field(default=30, gt=0)  # safety sweep for anything due
+    # A worker writes its heartbeat this often; three missed ones and it shows as dead.
+    heartbeat_seconds: float = Field(default=10, gt=0)
+    # Log lines: "text" (one line per event) or "json" (one JSON object per line).
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "info"
     # Importing calendars (`visitcal import`, POST /visits/{slug}/import)
     import_max_bytes: int = Field(default=5_000_000, gt=0)  # an .ics file or download
     import_timeout_seconds: float = Field(default=15, gt=0)  # a URL's whole download

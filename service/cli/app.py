@@ -107,30 +107,64 @@ def _print_links(services: Services) -> None:
     out.print()
 
 
+def _uvicorn_options(services: Services, host: str, port: int) -> dict[str, Any]:
+    from importlib.util import find_spec
+
+    return {
+        "host": host,
+        "port": port,
+        # httptools and uvloop (dependencies where they exist) about double the feeds' requests
+        # per second over h11 and asyncio; uvicorn falls back to those where they are absent.
+        "http": "httptools" if find_spec("httptools") else "h11",
+        "loop": "uvloop" if find_spec("uvloop") else "asyncio",
+        # VISITCAL_LOG_LEVEL=warning keeps uvicorn quiet (benchmarks, scripts); info by default.
+        "log_level": services.settings.log_level.lower(),
+        "log_config": None,  # our handler (service.logs), text or JSON, for uvicorn's lines too
+        "access_log": False,
+    }
+
+
 def _serve(
     services: Services, host: str, port: int, on_start: Callable[[], Any] | None = None
 ) -> None:
+    import uvicorn
+
+    from service.logs import configure_logging
+    from service.web.app import create_app
+
+    configure_logging(services.settings)
+    if on_start:
+        on_start()
+    uvicorn.run(create_app(services), **_uvicorn_options(services, host, port))
+
+
+def _serve_processes(services: Services, host: str, port: int, processes: int) -> None:
+    """`processes` uvicorn worker processes on one port, each with its own services. Their
+    metrics go to PROMETHEUS_MULTIPROC_DIR (a directory of our own unless one is given, e.g.
+    shared with the workers of this machine), so /metrics answers for all of them."""
     import os
-    from importlib.util import find_spec
+    import shutil
+    import tempfile
 
     import uvicorn
 
-    from service.web.app import create_app
+    from service.logs import configure_logging
 
-    if on_start:
-        on_start()
-    # httptools and uvloop (dependencies on the platforms that have them) about double the feeds'
-    # requests per second over h11 and asyncio; uvicorn falls back to those where they are absent.
-    uvicorn.run(
-        create_app(services),
-        host=host,
-        port=port,
-        http="httptools" if find_spec("httptools") else "h11",
-        loop="uvloop" if find_spec("uvloop") else "asyncio",
-        # VISITCAL_LOG_LEVEL=warning keeps uvicorn quiet (benchmarks, scripts); info by default.
-        log_level=os.environ.get("VISITCAL_LOG_LEVEL", "info").lower(),
-        access_log=False,
-    )
+    configure_logging(services.settings)
+    own = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own = tempfile.mkdtemp(prefix="visitcal-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own  # read by each process as it starts
+    try:
+        uvicorn.run(
+            "service.web.app:app_from_settings",
+            factory=True,
+            workers=processes,
+            **_uvicorn_options(services, host, port),
+        )
+    finally:
+        if own is not None:
+            shutil.rmtree(own, ignore_errors=True)
 
 
 @app.command()
@@ -186,12 +220,25 @@ def import_(
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Serve the HTTP API and feeds (no schedule loading)."""
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes answering on this port (default: one per core)."),
+    ] = None,
+) -> None:
+    """Serve the HTTP API and feeds (no schedule loading); scale out with --workers."""
+    import os
+
     with _services() as services:
         services.db.migrate()
         services.catalog.rerender_if_needed()
-        _serve(services, host, port)
+        processes = workers or os.cpu_count() or 1
+        if processes == 1:
+            _serve(services, host, port)
+        else:
+            _serve_processes(services, host, port, processes)
 
 
 @app.command()
@@ -211,6 +258,16 @@ def up(host: Host = "127.0.0.1", port: Port = 8000) -> None:
             _serve(services, host, port)
         finally:
             reminder_worker.stop()
+
+
+@app.command()
+def status() -> None:
+    """The reminder queue, the workers and their heartbeats, the last error per channel kind."""
+    from service.cli.status_tables import print_status
+
+    with _services() as services:
+        services.db.migrate()
+        print_status(services, out)
 
 
 @app.command()
@@ -241,10 +298,20 @@ def visits(
 
 
 @app.command()
-def worker() -> None:
-    """Run the reminder worker alone (scale out: any number, sharing PostgreSQL)."""
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Deliveries under way at once (default: setting worker_threads)."),
+    ] = None,
+) -> None:
+    """Run the reminder worker alone (scale out: any number, sharing PostgreSQL). SIGTERM
+    stops it gracefully: what it is delivering is finished and recorded, the rest released."""
+    from service.logs import configure_logging
 
     with _services() as services:
+        if concurrency is not None:
+            services.settings = services.settings.model_copy(update={"worker_threads": concurrency})
+        configure_logging(services.settings)
         services.db.migrate()
         reminder_worker = services.reminder_worker()
         reminder_worker.start()

@@ -18,6 +18,7 @@ from sqlmodel import select as select_rows
 from feeds.alarms import with_alarms
 from feeds.calendar import CalendarMeta, ZoneUse, render_calendar
 from service.db import Database
+from service.metrics import FEED_CACHE_HITS
 from service.models import PrivateFeed, Segment, Visit
 from service.publishing.feed_query import FeedFilter
 from service.schedules.spec import NAME
@@ -113,6 +114,7 @@ class FeedStore:
         except KeyError:
             pass
         else:
+            FEED_CACHE_HITS.inc()
             if len(self._feeds) > 1:
                 with self._lock:
                     if key in self._feeds:

@@ -45,6 +45,7 @@ class Fate:
     result: str
     late: bool = False
     retry_at: datetime | None = None
+    due_at: datetime | None = None  # of a sent one: its lateness is measured from it
 
 
 # Finding rows by state in due order. Written as `state = :state ... ORDER BY next_attempt_at`,
@@ -194,6 +195,25 @@ class ReminderQueue:
                 .values(lease_until=now + self.lease)
             )
 
+    def release(self) -> int:
+        """Give back this worker's claims it has not recorded (a stop): due again at once for
+        the other workers, without waiting for the lease, and without counting as an attempt.
+        Returns how many."""
+        with self.db.write() as session:
+            result = session.execute(
+                update(REMINDERS)
+                .where(_in_state("claimed"), c.claimed_by == self.worker_id)
+                .values(
+                    state="pending",
+                    claimed_by="",
+                    lease_until=None,
+                    attempts=func.greatest(c.attempts - 1, 0)
+                    if self.db.engine.dialect.name == "postgresql"
+                    else func.max(c.attempts - 1, 0),
+                )
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def next_due(self) -> datetime | None:
         """When something next becomes claimable (a due row, a retry, or an expiring lease)."""
         with self.db.session() as session:
@@ -208,3 +228,29 @@ class ReminderQueue:
             ).scalar()
         found = [t for t in (pending, leased) if t is not None]
         return min(found) if found else None
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    due: int  # pending and due now: waiting for a worker
+    claimed: int  # being delivered
+    oldest_due: datetime | None  # the longest-waiting due reminder's due instant
+
+    def oldest_wait(self, now: datetime) -> float:
+        """Seconds the oldest due reminder has waited (0 when nothing waits)."""
+        return max(0.0, (now - self.oldest_due).total_seconds()) if self.oldest_due else 0.0
+
+
+def queue_figures(db: Database, now: datetime) -> QueueFigures:
+    """Three index range reads of (state, next_attempt_at): the cost is the rows waiting, not the
+    queue's history."""
+    with db.session() as session:
+        due = session.execute(select(func.count()).where(_due_by("pending", now))).scalar()
+        oldest = session.execute(
+            select(c.next_attempt_at)
+            .where(_due_by("pending", now))
+            .order_by(*_IN_DUE_ORDER)
+            .limit(1)
+        ).scalar()
+        claimed = session.execute(select(func.count()).where(_in_state("claimed"))).scalar()
+    return QueueFigures(due or 0, claimed or 0, oldest)

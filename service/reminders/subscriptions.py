@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from service.db import Database
 from service.errors import InputError, NotFound, Unauthorized
 from service.localtime import zone
+from service.metrics import CONFIRMATIONS, SIGN_UPS
 from service.models import Reminder, Segment, Subscription, Visit
 from service.offsets import parse_offsets
 from service.reminders.channel_policy import ChannelPolicy
@@ -146,6 +147,7 @@ def create_subscription(
         session.add(subscription)
         session.flush()
         plan_subscription(session, subscription, now)
+    SIGN_UPS.inc()
     return Created(subscription, token)
 
 
@@ -180,6 +182,7 @@ def confirm_subscription(
     """Confirm a sign-up (its link was followed): from now on its reminders are planned.
     Confirming twice changes nothing; an expired sign-up is NotFound."""
     expired = now - timedelta(hours=settings.confirm_within_hours)
+    confirmed = False
     with db.write() as session:
         subscription = _active(session, subscription_id)
         if subscription.confirmed_at is None:
@@ -189,7 +192,10 @@ def confirm_subscription(
             session.add(subscription)
             session.flush()
             plan_subscription(session, subscription, now)
-        return subscription
+            confirmed = True
+    if confirmed:  # now that it is committed
+        CONFIRMATIONS.inc()
+    return subscription
 
 
 def authorize(db: Database, subscription_id: str, token: str | None) -> Subscription:

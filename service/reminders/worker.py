@@ -10,17 +10,20 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import col, select
 
+from service import metrics
 from service.clock import Clock, utc_now
 from service.db import Database
 from service.errors import Busy
-from service.models import Reminder, Segment, Subscription, Visit
+from service.models import Reminder, Segment, Subscription, Visit, WorkerProcess
+from service.reminders.channel_policy import scheme_of
 from service.reminders.channels import Sender
+from service.reminders.health import beat, forget_worker, note_channel_errors
 from service.reminders.invitations import mail_extras
 from service.reminders.message_ids import message_id
 from service.reminders.notice_changes import Difference, differences
@@ -61,6 +64,10 @@ class ReminderWorker:
         self._plan_version = -1
         self._secret = b""
         self._recorder = _Recorder(self.queue)
+        self._started_at = self.clock()
+        self._handled = 0
+        self._errors: dict[str, tuple[datetime, str]] = {}  # channel kind -> last error
+        self._errors_lock = threading.Lock()
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -72,6 +79,10 @@ class ReminderWorker:
         self.scheduler.add_job(
             self.run_due, "interval", seconds=self.settings.sweep_seconds, id="sweep"
         )
+        self.scheduler.add_job(
+            self.heartbeat, "interval", seconds=self.settings.heartbeat_seconds, id="heartbeat"
+        )
+        self.heartbeat()
         self.scheduler.start()
         self.db.listeners.append(self._on_commit)
         self.arm()
@@ -87,6 +98,42 @@ class ReminderWorker:
         with self._run_lock:  # let a run in progress record what it sent
             pass
         self.pool.shutdown(wait=True)
+        try:
+            released = self.queue.release()  # claimed but never recorded: others take them now
+            if released:
+                log.info("released %d claim(s) on stopping", released)
+            self._write_errors()
+            forget_worker(self.db, self.worker_id)
+        except Exception:  # the database is gone: the row's heartbeat stops and it shows dead
+            log.warning("could not remove worker %s from the workers table", self.worker_id)
+
+    # -- being seen ---------------------------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        """Say this worker is alive (`visitcal status`, /metrics) and pass on channel errors."""
+        row = WorkerProcess(
+            id=self.worker_id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            concurrency=self.settings.worker_threads,
+            started_at=self._started_at,
+            heartbeat_at=self.clock(),
+            handled=self._handled,
+        )
+        try:
+            beat(self.db, row)
+            self._write_errors()
+        except Busy as error:  # the next beat will do; three missed ones look dead
+            log.warning("heartbeat: %s", error)
+
+    def _note_error(self, channel: str, at: datetime, answer: str) -> None:
+        with self._errors_lock:
+            self._errors[scheme_of(channel) or "?"] = (at, answer)
+
+    def _write_errors(self) -> None:
+        with self._errors_lock:
+            errors, self._errors = self._errors, {}
+        note_channel_errors(self.db, self.worker_id, errors)
 
     # -- waking up ----------------------------------------------------------------------------
 
@@ -136,7 +183,7 @@ class ReminderWorker:
         with self._run_lock:
             flight = _Flight()
             try:
-                while True:
+                while not self._stopping:  # stopping: finish what is claimed, claim no more
                     try:
                         claimed = self.queue.claim_due(self.clock(), self.settings.worker_batch)
                     except Busy as error:  # another writer holds the database: claim again soon
@@ -144,6 +191,7 @@ class ReminderWorker:
                         busy = error
                         break
                     if claimed:
+                        metrics.REMINDERS_DUE.inc(sum(r.attempts == 1 for r in claimed))
                         self._deliver(claimed, flight)
                         handled += len(claimed)
                     if len(claimed) < self.settings.worker_batch:
@@ -152,7 +200,10 @@ class ReminderWorker:
             finally:
                 self._land(flight, 0)
                 self._recorder.flush()
+            self._handled += handled
             flight.raise_first()
+        if handled:
+            log.info("handled %d reminder(s)", handled)
         if busy is not None:
             self._retry_claim(busy.retry_after)
         elif self.scheduler.running:
@@ -288,7 +339,15 @@ class ReminderWorker:
         )
         now = self.clock()
         if outcome.ok:
-            return Fate(reminder.id, "sent", now, outcome.answer, late=late)
+            return Fate(reminder.id, "sent", now, outcome.answer, late=late, due_at=reminder.due_at)
+        self._note_error(subscription.channel, now, outcome.answer)
+        log.warning(
+            "reminder %d to a %s channel failed (attempt %d): %s",
+            reminder.id,
+            scheme_of(subscription.channel) or "?",
+            reminder.attempts,
+            outcome.answer,
+        )
         if reminder.attempts <= self.settings.retry_limit:
             delay = self.settings.retry_base_seconds * 2 ** (reminder.attempts - 1)
             retry_at = now + timedelta(seconds=delay)
@@ -340,6 +399,31 @@ class _Flight:
             raise self.error
 
 
+_COUNTERS = {
+    "sent": metrics.REMINDERS_SENT,
+    "retry": metrics.REMINDERS_RETRIED,
+    "failed": metrics.REMINDERS_FAILED,
+    "missed": metrics.REMINDERS_MISSED,
+    "cancelled": metrics.REMINDERS_CANCELLED,
+}
+
+
+def _count(fates: list[Fate]) -> None:
+    """The recorded fates into the metrics (once recorded: a fate not written did not happen)."""
+    by_state: dict[str, int] = {}
+    late = 0
+    for fate in fates:
+        by_state[fate.state] = by_state.get(fate.state, 0) + 1
+        if fate.state == "sent":
+            late += fate.late
+            if fate.due_at is not None:
+                metrics.LATENESS.observe(max(0.0, (fate.at - fate.due_at).total_seconds()))
+    for state, count in by_state.items():
+        _COUNTERS[state].inc(count)
+    if late:
+        metrics.REMINDERS_LATE.inc(late)
+
+
 class _Recorder:
     """Records fates as soon as they are known, many to a transaction (a group commit).
 
@@ -381,6 +465,7 @@ class _Recorder:
         for attempt in range(3):
             try:
                 self.queue.record(fates)
+                _count(fates)
                 return
             except Busy as busy:
                 if attempt == 2:

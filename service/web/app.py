@@ -13,7 +13,16 @@ from starlette.types import ASGIApp
 from service.errors import Busy, InputError, Unauthorized, VisitcalError
 from service.schedules.spec import field_and_reason
 from service.services import Services
-from service.web import feeds, history, imports, organizer, pages, subscriptions, visits
+from service.web import (
+    feeds,
+    history,
+    imports,
+    metrics,
+    organizer,
+    pages,
+    subscriptions,
+    visits,
+)
 from service.web.feeds import FeedFastPath
 from service.web.html import render
 
@@ -41,6 +50,17 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such thin
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong token (Authorization: Bearer)"}
 }
+
+
+def app_from_settings() -> ASGIApp:
+    """The app of one of `visitcal serve --workers N`'s processes (uvicorn calls this in each):
+    its own services and logging, from the settings."""
+    from service.logs import configure_logging
+    from service.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(Services.build(settings))
 
 
 def create_app(services: Services) -> ASGIApp:
@@ -75,6 +95,7 @@ def create_app(services: Services) -> ASGIApp:
         return {"status": "ok", "catalog_version": services.db.catalog_version()}
 
     api.include_router(feeds.router)
+    api.include_router(metrics.router)
     api.include_router(visits.router, responses=NOT_FOUND)
     api.include_router(subscriptions.router, responses={**NOT_FOUND, **UNAUTHORIZED})
     api.include_router(pages.router)  # last: /visits/{slug} is a page, /visits/{slug}.ics a feed

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.errors import InputError
+from service.metrics import count_feed
 from service.publishing.feed_query import parse_feed_query
 from service.publishing.feed_store import FeedKey, FeedStore
 from service.schedules.spec import NAME
@@ -133,6 +134,7 @@ class FeedFastPath:
                     status, headers, body = answer(
                         self.store, key, attachment, query, conditions, method == "HEAD"
                     )
+                    count_feed(status)
                     start = {"type": "http.response.start", "status": status, "headers": [*headers]}
                     await send(start)
                     await send({"type": "http.response.body", "body": body})
@@ -168,6 +170,7 @@ def _answer(request: Request, key: FeedKey, attachment: bool) -> Response:
     query = request.url.query
     head = request.method == "HEAD"
     status, headers, body = answer(store, key, attachment, query, request.headers, head)
+    count_feed(status)
     response = Response(content=body, status_code=status)
     response.raw_headers = [*headers]
     return response
