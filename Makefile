@@ -7,7 +7,13 @@ BIN := $(VENV)/bin
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: run demo test lint typecheck pytest install dev js clean bench
+.PHONY: run demo test lint typecheck pytest install dev js clean bench messages catalogs
+
+# gettext catalogs (service/i18n): `make messages` extracts the texts to translate into the
+# template and updates every language's .po; install compiles each .po into its .mo (no network).
+LOCALES := service/i18n/locale
+CATALOGS := $(wildcard $(LOCALES)/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "visitcal needs Python 3.11 or newer"'
@@ -26,8 +32,19 @@ tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.js
 	cd tests/js && npm ci --no-audit --no-fund --silent
 	@touch $@
 
-install: $(VENV)/.installed
-dev: $(VENV)/.dev-installed
+$(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -D messages -d $(LOCALES) -l $* 2>&1 | tail -n 1
+
+catalogs: $(COMPILED)
+
+messages: dev
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output \
+		--msgid-bugs-address="" --project=visitcal -o service/i18n/messages.pot .
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -D messages \
+		-i service/i18n/messages.pot -d $(LOCALES)
+
+install: $(VENV)/.installed catalogs
+dev: $(VENV)/.dev-installed catalogs
 
 js:
 	@if [ ! -f tests/js/package.json ]; then :; elif command -v npm >/dev/null; then $(MAKE) --no-print-directory tests/js/node_modules/.installed; \

@@ -42,6 +42,10 @@ class EventData:
     # What is known of an approximate start, as the caller words it (its language, the zone whose
     # afternoon it is); empty: the plain English label below.
     note: str = ""
+    participants_label: str = "Participants"
+    # RFC 5545 LANGUAGE of SUMMARY, DESCRIPTION and LOCATION, each only when its text is known
+    # to be in that language (a translated feed whose schedule gives no translation says none).
+    languages: tuple[tuple[str, str], ...] = ()
 
     @property
     def approximate(self) -> bool:
@@ -82,7 +86,7 @@ def event_description(event: EventData) -> str:
     if label:
         parts.append(label[0].upper() + label[1:] + ".")
     if event.participants:
-        parts.append("Participants: " + ", ".join(event.participants) + ".")
+        parts.append(f"{event.participants_label}: " + ", ".join(event.participants) + ".")
     if event.description:
         parts.append(event.description)
     return "\n\n".join(parts)
@@ -108,12 +112,12 @@ def build_event(event: EventData) -> icalendar.Event:
     else:
         vevent.add("dtstart", event.start.astimezone(tz))
         vevent.add("dtend", event.end.astimezone(tz))
-    vevent.add("summary", event_summary(event))
+    vevent.add("summary", event_summary(event), parameters=_language_of(event, "SUMMARY"))
     if event.location:
-        vevent.add("location", event.location)
+        vevent.add("location", event.location, parameters=_language_of(event, "LOCATION"))
     description = event_description(event)
     if description:
-        vevent.add("description", description)
+        vevent.add("description", description, parameters=_language_of(event, "DESCRIPTION"))
     status = "tentative" if event.approximate and event.status == "confirmed" else event.status
     vevent.add("status", _STATUS[status])
     vevent.add("sequence", event.sequence)
@@ -161,7 +165,7 @@ def render_event(event: EventData) -> bytes:
     # icalendar's order: its canonical VEVENT properties first, then the others by name.
     lines = [
         "BEGIN:VEVENT",
-        "SUMMARY:" + _text(event_summary(event)),
+        "SUMMARY" + _language_param(event, "SUMMARY") + ":" + _text(event_summary(event)),
         dtstart,
         dtend,
         "DTSTAMP:" + stamp,
@@ -171,10 +175,11 @@ def render_event(event: EventData) -> bytes:
         "CREATED:" + _utc_value(event.created),
     ]
     if description:
-        lines.append("DESCRIPTION:" + _text(description))
+        param = _language_param(event, "DESCRIPTION")
+        lines.append("DESCRIPTION" + param + ":" + _text(description))
     lines.append("LAST-MODIFIED:" + stamp)
     if event.location:
-        lines.append("LOCATION:" + _text(event.location))
+        lines.append("LOCATION" + _language_param(event, "LOCATION") + ":" + _text(event.location))
     lines += [
         organizer_line,
         "STATUS:" + _text(_STATUS[status]),
@@ -184,6 +189,17 @@ def render_event(event: EventData) -> bytes:
         lines.append("URL:" + url)
     lines.append("END:VEVENT")
     return b"\r\n".join([_fold(line.encode("utf-8")) for line in lines]) + b"\r\n"
+
+
+def _language_of(event: EventData, name: str) -> dict[str, str]:
+    language = dict(event.languages).get(name)
+    return {"LANGUAGE": language} if language else {}
+
+
+def _language_param(event: EventData, name: str) -> str:
+    """ ";LANGUAGE=ja" as icalendar writes it (a language tag needs no quoting)."""
+    language = dict(event.languages).get(name)
+    return f";LANGUAGE={language}" if language else ""
 
 
 def _check_aware(event: EventData) -> None:

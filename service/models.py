@@ -32,6 +32,10 @@ def _json_list() -> Any:
     return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+def _json_dict() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+
+
 def _instant(**kwargs: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=False, **kwargs))
 
@@ -56,6 +60,8 @@ class Visit(SQLModel, table=True):
     source_date: date | None = None
     source_url: str = ""
     tags: list[str] = _json_list()
+    # Texts in other languages than the default: {"ja": {"title": "...", "place": "..."}}.
+    translations: dict[str, dict[str, str]] = _json_dict()
     content_hash: str = ""
     created_at: datetime = _instant()
     changed_at: datetime = _instant()
@@ -81,6 +87,8 @@ class Segment(SQLModel, table=True):
     visibility: str = "public"
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     tags: list[str] = _json_list()
+    # Texts in other languages than the default: {"ja": {"title": "...", "location": "..."}}.
+    translations: dict[str, dict[str, str]] = _json_dict()
     sequence: int = 0
     content_hash: str = ""
     created_at: datetime = _instant()
@@ -121,6 +129,7 @@ class Subscription(SQLModel, table=True):
     tags: list[str] = _json_list()
     offsets: list[int] = _json_list()  # seconds before the segment's start
     timezone: str = "UTC"
+    language: str = "en"  # the reminders' and notices' language (service/i18n)
     label: str = ""
     token_hash: str = Field(max_length=64)
     active: bool = True

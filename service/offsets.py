@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from babel.units import format_unit
 from pydantic import TypeAdapter, ValidationError
 
 MAX_OFFSET = timedelta(days=30)
@@ -44,11 +45,15 @@ def parse_offsets(items: list[str] | str) -> list[int]:
     return sorted(seconds, reverse=True)
 
 
-def describe_offset(seconds: int) -> str:
-    """3600 -> "1 hour", 5400 -> "1 hour 30 minutes"."""
+def describe_offset(seconds: int, lang: str = "en") -> str:
+    """3600 -> "1 hour", 5400 -> "1 hour 30 minutes"; "1時間", "1시간", "1 ora" (CLDR units)."""
     parts = []
-    for size, name in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
         count, seconds = divmod(seconds, size)
         if count:
-            parts.append(f"{count} {name}{'s' if count > 1 else ''}")
-    return " ".join(parts[:2]) or "now"
+            part = format_unit(count, f"duration-{unit}", length="long", locale=lang)
+            # CLDR writes "1 時間"; Japanese prose writes the number against its unit.
+            parts.append(part.replace(" ", "") if lang == "ja" else part)
+    if not parts:
+        return format_unit(0, "duration-second", length="long", locale=lang)
+    return " ".join(parts[:2])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from service.i18n import DEFAULT_LANGUAGE
 from service.settings import Settings
 from service.signing import sign, signature_matches
 
@@ -76,6 +77,11 @@ def webcal(url: str) -> str:
     return urlunsplit(("webcal", *parts[1:]))
 
 
+def with_language(url: str, lang: str) -> str:
+    """A feed in a reader's language (`?lang=ja`); the default language needs no parameter."""
+    return url if lang == DEFAULT_LANGUAGE else f"{url}?lang={lang}"
+
+
 @dataclass(frozen=True)
 class FeedLinks:
     """Where a follower finds a visit's feed."""
@@ -85,11 +91,12 @@ class FeedLinks:
     download: str
 
 
-def visit_links(settings: Settings, slug: str) -> FeedLinks:
-    feed = visit_feed(settings.base_url, slug)
-    return FeedLinks(feed, webcal(feed), visit_download(settings.base_url, slug))
+def visit_links(settings: Settings, slug: str, lang: str = DEFAULT_LANGUAGE) -> FeedLinks:
+    feed = with_language(visit_feed(settings.base_url, slug), lang)
+    download = with_language(visit_download(settings.base_url, slug), lang)
+    return FeedLinks(feed, webcal(feed), download)
 
 
-def all_links(settings: Settings) -> FeedLinks:
-    feed = all_feed(settings.base_url)
+def all_links(settings: Settings, lang: str = DEFAULT_LANGUAGE) -> FeedLinks:
+    feed = with_language(all_feed(settings.base_url), lang)
     return FeedLinks(feed, webcal(feed), feed)

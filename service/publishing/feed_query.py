@@ -1,4 +1,4 @@
-"""Feed query strings (`?kind=meeting,meal&visit=...&tag=...&alarms=1h`) in canonical form,
+"""Feed query strings (`?kind=meeting,meal&visit=...&tag=...&alarms=1h&lang=ja`) in canonical form,
 so that equivalent URLs share one cache entry and odd ones cannot grow the cache."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from service.errors import InputError
+from service.i18n import DEFAULT_LANGUAGE, checked_language
 from service.models import SEGMENT_KINDS
 from service.offsets import parse_offsets
 from service.schedules.spec import SLUG
@@ -22,6 +23,7 @@ class FeedFilter:
     kinds: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     alarms: tuple[int, ...] = ()  # seconds before the start, largest first
+    lang: str = ""  # the feed's language; "" for the default (one cache entry, stored VEVENTs)
 
     @property
     def narrows(self) -> bool:
@@ -60,4 +62,11 @@ def parse_feed_query(query: str) -> FeedFilter:
             alarms = tuple(parse_offsets(raw_alarms))
         except ValueError as error:
             raise InputError("alarms", str(error)) from None
-    return FeedFilter(tuple(visits), tuple(kinds), tuple(tags), alarms)
+    lang = ""
+    raw_lang = _values(pairs, "lang")
+    if len(raw_lang) > 1:
+        raise InputError("lang", "give one language")
+    if raw_lang:
+        lang = checked_language(raw_lang[0])
+        lang = "" if lang == DEFAULT_LANGUAGE else lang
+    return FeedFilter(tuple(visits), tuple(kinds), tuple(tags), alarms, lang)

@@ -10,18 +10,23 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, LargeBinary, Table, cast, func, select
 from sqlmodel import select as select_rows
 
+from feeds import render_event
 from feeds.alarms import with_alarms
 from feeds.calendar import CalendarMeta, ZoneUse, render_calendar
 from service.db import Database
+from service.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, gettext_for
 from service.metrics import FEED_CACHE_HITS
 from service.models import PrivateFeed, Segment, Visit
 from service.publishing.feed_query import FeedFilter
+from service.schedules.content_language import localized
 from service.schedules.spec import NAME
+from service.schedules.vevents import segment_event
 from service.settings import Settings
 from service.signing import token_hash
 
@@ -155,7 +160,7 @@ class FeedStore:
         key = self._private[digest]
         if key is None:
             return None
-        return replace(key, filter=replace(key.filter, alarms=narrow.alarms))
+        return replace(key, filter=replace(key.filter, alarms=narrow.alarms, lang=narrow.lang))
 
     def _assemble(self, key: FeedKey) -> RenderedFeed | None:
         """Heading, segments in scope, their zones and Last-Modified, then one calendar."""
@@ -167,7 +172,7 @@ class FeedStore:
             if key.scope in ("all", "private"):
                 heading = self._all_heading(connection, key)
             else:
-                found = self._visit_heading(connection, key.slug)
+                found = self._visit_heading(connection, key.slug, key.filter.lang)
                 if found is None:
                     return None
                 heading = found
@@ -176,7 +181,10 @@ class FeedStore:
                     in_scope.append(_SEGMENT.c.key == key.segment)
             shown = _shown(key)
             summary = _zone_summary(connection, shown, in_scope)
-            events = self._shown_events(connection, shown, in_scope, key.filter.tags)
+            if key.filter.lang:
+                events = self._translated_events(connection, shown, in_scope, key.filter)
+            else:
+                events = self._shown_events(connection, shown, in_scope, key.filter.tags)
         filename = heading.filename
         if key.scope == "segment":
             if not events:
@@ -192,12 +200,17 @@ class FeedStore:
         """The calendar's name and description for everything public (maybe narrowed) or a
         private feed; any visit's change counts, as its fields are part of its VEVENTs."""
         narrow = key.filter
+        _ = gettext_for(narrow.lang or DEFAULT_LANGUAGE)
         meta = CalendarMeta(
-            name=f"visitcal: {key.title}" if key.title else _all_title(narrow),
+            name=_in_language(
+                f"visitcal: {key.title}" if key.title else _all_title(narrow), narrow.lang
+            ),
             description=(
-                f"Segments of the visits kept by visitcal ({_describe(narrow)})."
+                _("Segments of the visits kept by visitcal ({filters}).").format(
+                    filters=_describe(narrow)
+                )
                 if narrow.narrows
-                else "Every public segment of every visit kept by visitcal."
+                else _("Every public segment of every visit kept by visitcal.")
             ),
             timezone=self.settings.default_timezone,
             refresh=self._refresh(),
@@ -206,7 +219,7 @@ class FeedStore:
         modified = [EPOCH, *([visits_changed] if visits_changed is not None else [])]
         return _Heading(meta, "visitcal-all.ics", modified)
 
-    def _visit_heading(self, connection: Connection, slug: str) -> _Heading | None:
+    def _visit_heading(self, connection: Connection, slug: str, lang: str) -> _Heading | None:
         """One visit's calendar name, description and zone, or None when there is no visit."""
         visit = connection.execute(
             select(
@@ -215,13 +228,14 @@ class FeedStore:
                 _VISIT.c.description,
                 _VISIT.c.timezone,
                 _VISIT.c.changed_at,
+                _VISIT.c.translations,
             ).where(_VISIT.c.slug == slug)
         ).first()
         if visit is None:
             return None
         meta = CalendarMeta(
-            name=visit.title,
-            description=visit.description.strip(),
+            name=_in_language(localized(visit, "title", lang), lang),
+            description=localized(visit, "description", lang).strip(),
             timezone=visit.timezone,
             refresh=self._refresh(),
         )
@@ -259,6 +273,44 @@ class FeedStore:
             events = [ics.encode("utf-8") for ics in events]
         return events
 
+    def _translated_events(
+        self,
+        connection: Connection,
+        shown: ColumnElement[bool],
+        in_scope: list[ColumnElement[bool]],
+        narrow: FeedFilter,
+    ) -> list[bytes]:
+        """The feed's VEVENTs rendered in `narrow.lang` from their rows: same UIDs, instants and
+        SEQUENCE as the stored ones, with the labels and the schedule's texts in that language.
+        Rendered once per change and language, then served from the cache like any feed."""
+        visit_columns = [
+            _VISIT.c.slug.label("visit_slug"),
+            _VISIT.c.title.label("visit_title"),
+            _VISIT.c.source_name,
+            _VISIT.c.host_name,
+            _VISIT.c.tags.label("visit_tags"),
+        ]
+        query = (
+            select(_SEGMENT, *visit_columns)
+            .join(_VISIT, _VISIT.c.id == _SEGMENT.c.visit_id)
+            .where(shown, *in_scope)
+            .order_by(_SEGMENT.c.start_at, _SEGMENT.c.uid)
+        )
+        wanted = set(narrow.tags)
+        events = []
+        for row in connection.execute(query).mappings():
+            if wanted and not wanted & (set(row["tags"] or ()) | set(row["visit_tags"] or ())):
+                continue
+            segment = SimpleNamespace(**row)
+            visit = SimpleNamespace(
+                slug=row["visit_slug"],
+                title=row["visit_title"],
+                source_name=row["source_name"],
+                host_name=row["host_name"],
+            )
+            events.append(render_event(segment_event(segment, visit, self.settings, narrow.lang)))
+        return events
+
     def _refresh(self) -> timedelta:
         return timedelta(minutes=self.settings.feed_refresh_minutes)
 
@@ -279,7 +331,13 @@ def _describe(narrow: FeedFilter) -> str:
 def _all_title(narrow: FeedFilter) -> str:
     if narrow.narrows:
         return f"visitcal: {_describe(narrow)}"
-    return "visitcal: all official visits"
+    _ = gettext_for(narrow.lang or DEFAULT_LANGUAGE)
+    return "visitcal: " + _("all official visits")
+
+
+def _in_language(name: str, lang: str) -> str:
+    """A calendar's name says its language when it is not the default: "… (日本語)"."""
+    return f"{name} ({LANGUAGE_NAMES[lang]})" if lang else name
 
 
 @dataclass(frozen=True)

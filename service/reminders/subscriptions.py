@@ -24,6 +24,7 @@ from service.reminders.planner import cancel_subscription, plan_subscription
 from service.settings import Settings
 from service.signing import new_token, token_hash, token_matches
 
+Language = Literal["en", "ja", "ko", "it"]  # service.i18n.LANGUAGES (a test holds them equal)
 Kind = Literal[
     "arrival", "meeting", "meal", "ceremony", "exchange", "community", "press", "departure", "other"
 ]
@@ -44,6 +45,7 @@ class SubscriptionRequest(BaseModel):
         default=None, max_length=10, description='e.g. ["1d", "1h", "15m"] or ISO 8601 ("PT15M")'
     )
     timezone: str = Field(default="UTC", max_length=64, description="The follower's IANA zone")
+    language: Language = Field(default="en", description="Reminders and notices in: en, ja, ko, it")
     label: str = Field(default="", max_length=200)
     invitations: bool = Field(
         default=False,
@@ -60,6 +62,7 @@ class SubscriptionChange(BaseModel):
     tags: list[str] | None = Field(default=None, max_length=50)
     offsets: list[str] | None = Field(default=None, max_length=10)
     timezone: str | None = Field(default=None, max_length=64)
+    language: Language | None = None
     label: str | None = Field(default=None, max_length=200)
     invitations: bool | None = None
 
@@ -106,6 +109,8 @@ def _validated(db: Database, settings: Settings, values: dict[str, Any]) -> dict
         out["visits"] = slugs
     if values.get("invitations") is not None:
         out["invitations"] = bool(values["invitations"])
+    if values.get("language") is not None:
+        out["language"] = values["language"]
     for name in ("kinds", "tags", "label"):
         if values.get(name) is not None:
             out[name] = list(dict.fromkeys(values[name])) if name != "label" else values[name]

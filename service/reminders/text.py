@@ -1,10 +1,13 @@
-"""The words of a reminder or change notice: what, who, where, when in both zones, and links."""
+"""The words of a reminder or change notice: what, who, where, when in both zones, and links,
+in the follower's language."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.i18n import DEFAULT_LANGUAGE, N_, gettext_for
+from service.i18n.words import word
 from service.models import Segment, Visit
 from service.offsets import describe_offset
 from service.reminders.notice_changes import Difference
@@ -24,50 +27,64 @@ class Message:
     body: str
 
 
-def when(segment: Segment, visit: Visit, follower_tz: str) -> str:
+def when(segment: Segment, visit: Visit, follower_tz: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """ "15:00 JST / 07:00 CET", or what is known of an approximate time, in both zones."""
     zones = [visit.timezone] + ([follower_tz] if follower_tz != visit.timezone else [])
-    return when_in_zones(Timing.of(segment), zones)
+    return when_in_zones(Timing.of(segment), zones, lang)
 
 
 _FIELD_NAMES = {
-    "title": "Title",
-    "location": "Where",
-    "participants": "Who",
-    "status": "Status",
+    "title": N_("Title"),
+    "location": N_("Where"),
+    "participants": N_("Who"),
+    "status": N_("Status"),
 }
 
 
-def changed_lines(changes: Sequence[Difference], visit_tz: str, follower_tz: str) -> list[str]:
+def changed_lines(
+    changes: Sequence[Difference], visit_tz: str, follower_tz: str, lang: str = DEFAULT_LANGUAGE
+) -> list[str]:
     """ "Time: Tue 13 Jan 2026 14:00 JST (Asia/Tokyo) → Tue 13 Jan 2026 15:00 JST (...)", with
     the follower's own time on a line of its own, and a line for each other field."""
+    _ = gettext_for(lang)
     lines = []
     for change in changes:
         if change.field == "time":
             before, after = change.before, change.after
-            lines.append(f"  Time: {dated_line(before, visit_tz)} → {dated_line(after, visit_tz)}")
+            was, now = dated_line(before, visit_tz, lang), dated_line(after, visit_tz, lang)
+            lines.append("  " + _("Time: {before} → {after}").format(before=was, after=now))
             if follower_tz != visit_tz:
+                was = dated_line(before, follower_tz, lang)
+                now = dated_line(after, follower_tz, lang)
                 lines.append(
-                    f"  Your time: {dated_line(before, follower_tz)}"
-                    f" → {dated_line(after, follower_tz)}"
+                    "  " + _("Your time: {before} → {after}").format(before=was, after=now)
                 )
             continue
-        name = _FIELD_NAMES.get(change.field, change.field)
-        lines.append(f"  {name}: {_shown(change.before)} → {_shown(change.after)}")
+        name = _(_FIELD_NAMES[change.field]) if change.field in _FIELD_NAMES else change.field
+        before_text, after_text = _shown(change.before, lang), _shown(change.after, lang)
+        lines.append(f"  {name}{_(': ')}{before_text} → {after_text}")
     return lines
 
 
-def _shown(value: object) -> str:
+def _shown(value: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    _ = gettext_for(lang)
     if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value) or "(none)"
-    return str(value) if value not in (None, "") else "(none)"
+        return _(", ").join(str(item) for item in value) or _("(none)")
+    return str(value) if value not in (None, "") else _("(none)")
 
 
-def headline(segment: Segment) -> str:
+def names(people: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> str:
+    """ "A", "A and B", "A, B and C" as the language joins a list."""
+    _ = gettext_for(lang)
+    if len(people) == 1:
+        return people[0]
+    return _("{first} and {last}").format(first=_(", ").join(people[:-1]), last=people[-1])
+
+
+def headline(segment: Segment, lang: str = DEFAULT_LANGUAGE) -> str:
     parts = [segment.title]
     if segment.participants:
-        names = segment.participants
-        parts.append(names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+        parts.append(names(segment.participants, lang))
     if segment.location:
         parts.append(segment.location)
     return " — ".join(parts)
@@ -82,42 +99,52 @@ def compose(
     links: Links,
     late: bool = False,
     changes: Sequence[Difference] = (),
+    lang: str = DEFAULT_LANGUAGE,
 ) -> Message:
     """A reminder ("in 1 hour: ..."), a notice ("Cancelled: ...", with what changed, before and
-    after) or a calendar invitation's cover note, for one follower."""
+    after) or a calendar invitation's cover note, for one follower, in `lang`."""
+    _ = gettext_for(lang)
     timing = Timing.of(segment)
-    moment = when(segment, visit, follower_tz)
-    head = headline(segment)
+    moment = when(segment, visit, follower_tz, lang)
+    head = headline(segment, lang)
     if kind == "reminder":
-        title = f"{head} — in {describe_offset(lead_seconds)}: {moment}"
+        title = _("{headline} — in {lead}: {when}").format(
+            headline=head, lead=describe_offset(lead_seconds, lang), when=moment
+        )
         if late:
-            title += " (sent late)"
+            title += _(" (sent late)")
     elif kind == "cancelled":
-        title = f"Cancelled: {head} (was {moment})"
+        title = _("Cancelled: {headline} (was {when})").format(headline=head, when=moment)
     elif kind == "refined":
-        title = f"Time confirmed: {head} — {moment}"
+        title = _("Time confirmed: {headline} — {when}").format(headline=head, when=moment)
     elif kind == "invitation":
-        title = f"In your calendar: {head} — {moment}"
+        title = _("In your calendar: {headline} — {when}").format(headline=head, when=moment)
     else:
-        title = f"Changed: {head} — now {moment}"
+        title = _("Changed: {headline} — now {when}").format(headline=head, when=moment)
     lines = [title, ""]
     if changes:
-        lines += ["What changed:", *changed_lines(changes, visit.timezone, follower_tz), ""]
+        lines += [
+            _("What changed:"),
+            *changed_lines(changes, visit.timezone, follower_tz, lang),
+            "",
+        ]
     lines += [
-        f"Visit: {visit.title}",
-        f"When: {dated_line(Timing.of(segment), visit.timezone)}",
+        _("Visit: {title}").format(title=visit.title),
+        _("When: {when}").format(when=dated_line(timing, visit.timezone, lang)),
     ]
     if follower_tz != visit.timezone:
-        lines.append(f"Your time: {dated_line(timing, follower_tz)}")
+        lines.append(_("Your time: {when}").format(when=dated_line(timing, follower_tz, lang)))
     if segment.location:
-        lines.append(f"Where: {segment.location}")
+        lines.append(_("Where: {place}").format(place=segment.location))
     if segment.participants:
-        lines.append("Who: " + ", ".join(segment.participants))
-    lines.append(f"Status: {segment.status}")
+        lines.append(_("Who: {names}").format(names=_(", ").join(segment.participants)))
+    # English keeps the status as the API spells it ("confirmed"), which followers' filters read.
+    status = segment.status if lang == DEFAULT_LANGUAGE else word(segment.status, lang)
+    lines.append(_("Status: {status}").format(status=status))
     lines += [
         "",
-        f"Add to your calendar: {links.segment_ics}",
-        f"Follow the visit: {links.visit_feed}",
-        f"Unsubscribe: {links.unsubscribe}",
+        _("Add to your calendar: {url}").format(url=links.segment_ics),
+        _("Follow the visit: {url}").format(url=links.visit_feed),
+        _("Unsubscribe: {url}").format(url=links.unsubscribe),
     ]
     return Message(title=title, body="\n".join(lines) + "\n")

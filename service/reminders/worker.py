@@ -326,6 +326,7 @@ class ReminderWorker:
             links,
             late=late,
             changes=self._differences(reminder, segment),
+            lang=subscription.language,
         )
         outcome = self.sender.send(
             subscription.channel,

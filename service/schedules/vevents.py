@@ -7,17 +7,34 @@ from typing import Any
 
 from feeds import EventData, render_event
 from feeds.calendar import PRODID
+from service.i18n import DEFAULT_LANGUAGE, gettext_for
 from service.models import Segment, Visit
+from service.schedules.content_language import is_translated, localized
 from service.schedules.when import Timing, feed_note
 from service.settings import Settings
 from service.urls import visit_page
 
 
-def segment_event(segment: Segment | Any, visit: Visit, settings: Settings) -> EventData:
-    """`segment` is a row, or any object with a row's attributes (a bulk insert's values)."""
+def segment_event(
+    segment: Segment | Any, visit: Visit | Any, settings: Settings, lang: str = DEFAULT_LANGUAGE
+) -> EventData:
+    """`segment` is a row, or any object with a row's attributes (a bulk insert's values);
+    `lang` the feed's language: its labels, and the schedule's texts where it translates them."""
+    _ = gettext_for(lang)
+    location = localized(segment, "location", lang)
+    languages: tuple[tuple[str, str], ...] = ()
+    if lang != DEFAULT_LANGUAGE:
+        # SUMMARY and DESCRIPTION carry our labels in `lang` around the schedule's text: they
+        # are said to be in `lang` when the schedule's text there is too (or there is none).
+        said = {
+            "SUMMARY": is_translated(segment, "title", lang),
+            "DESCRIPTION": is_translated(segment, "description", lang) or not segment.description,
+            "LOCATION": is_translated(segment, "location", lang),
+        }
+        languages = tuple((name, lang) for name, known in said.items() if known)
     return EventData(
         uid=segment.uid,
-        title=segment.title,
+        title=localized(segment, "title", lang),
         kind=segment.kind,
         start=segment.start_at,
         end=segment.end_at,
@@ -28,9 +45,9 @@ def segment_event(segment: Segment | Any, visit: Visit, settings: Settings) -> E
         sequence=segment.sequence,
         created=segment.created_at,
         last_modified=segment.changed_at,
-        location=segment.location,
+        location=location,
         participants=tuple(segment.participants),
-        description=segment.description,
+        description=localized(segment, "description", lang),
         categories=tuple(segment.tags),
         # A restricted segment is not on the public page: a link there would show nothing.
         url=""
@@ -38,12 +55,16 @@ def segment_event(segment: Segment | Any, visit: Visit, settings: Settings) -> E
         else f"{visit_page(settings.base_url, visit.slug)}#{segment.key}",
         organizer_name=visit.source_name or visit.host_name or visit.title,
         organizer_email=settings.organizer_email,
-        note=feed_note(Timing.of(segment), segment.location),
+        note=feed_note(Timing.of(segment), location, lang),
+        participants_label=_("Participants"),
+        languages=languages,
     )
 
 
-def render_segment(segment: Segment | Any, visit: Visit, settings: Settings) -> str:
-    return render_event(segment_event(segment, visit, settings)).decode("utf-8")
+def render_segment(
+    segment: Segment | Any, visit: Visit | Any, settings: Settings, lang: str = DEFAULT_LANGUAGE
+) -> str:
+    return render_event(segment_event(segment, visit, settings, lang)).decode("utf-8")
 
 
 def render_key(settings: Settings) -> str:

@@ -7,7 +7,12 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+
+from service.i18n import translations
+from service.i18n.words import word
+from service.web.language import page_language, remember, switch_links
 
 templates = Environment(
     loader=PackageLoader("service.web", "templates"),
@@ -15,7 +20,30 @@ templates = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+
+
+# The page's language is in each render's context, so one environment serves every language
+# at once (no per-request install of callables into shared state).
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return translations(context["lang"]).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return translations(context["lang"]).ngettext(singular, plural, count)
+
+
+@pass_context
+def _word(context: Context, code: str) -> str:
+    """`{{ s.status|word }}`: a status or kind as the page's language says it."""
+    return word(code, context["lang"])
+
+
+templates.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+templates.filters["word"] = _word
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -28,12 +56,23 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 def render(
     request: Request, template: str, status: int = 200, cacheable: bool = True, **context: Any
 ) -> Response:
-    """The page as HTML; a page anyone may see carries an ETag of its bytes and answers 304."""
-    body = templates.get_template(template).render(**context).encode("utf-8")
+    """The page as HTML in the reader's language; a page anyone may see carries an ETag of its
+    bytes and answers 304. `lang` in `context` overrides the reader's choice (it is computed
+    once by the caller when the page's data depends on it)."""
+    lang = context.pop("lang", None) or page_language(request)
+    languages = switch_links(request, lang)
+    page = templates.get_template(template).render(lang=lang, languages=languages, **context)
+    body = page.encode("utf-8")
+    response: Response
     if not cacheable or status != 200:
-        return HTMLResponse(body, status, headers={"cache-control": "no-store"})
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {"etag": etag, "cache-control": "no-cache"}  # always revalidate: schedules change
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return HTMLResponse(body, headers=headers)
+        response = HTMLResponse(body, status, headers={"cache-control": "no-store"})
+    else:
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {"etag": etag, "cache-control": "no-cache"}  # always revalidate: schedules change
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            response = Response(status_code=304, headers=headers)
+        else:
+            response = HTMLResponse(body, headers=headers)
+    response.headers["content-language"] = lang
+    remember(request, response)
+    return response

@@ -9,14 +9,16 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 
 from service.clock import utc_now
 from service.errors import InputError, NotFound, Unauthorized
+from service.i18n import N_, gettext_for
 from service.offsets import describe_offset
 from service.reminders.email_address import is_email_channel
 from service.reminders.subscriptions import authorize, create_subscription, end_subscription
 from service.services import Services
 from service.signing import server_secret
-from service.urls import all_links, subscription_manage, unsubscribe_link
+from service.urls import all_feed, all_links, subscription_manage, unsubscribe_link, with_language
 from service.web.confirmation_request import ask_confirmation
 from service.web.html import render
+from service.web.language import page_language
 from service.web.schedule_view import all_visits, split_upcoming, visit_page, zone_names
 from service.web.signup_form import ALL_VISITS, SignupForm, form_field, signup_request
 
@@ -54,46 +56,62 @@ def _forms(
 @router.api_route("/", methods=PAGE)
 def index(request: Request) -> Response:
     services = _services(request)
-    upcoming, past = split_upcoming(all_visits(services), utc_now().date())
-    links = all_links(services.settings)
-    return render(request, "index.html", upcoming=upcoming, past=past, links=links)
+    lang = page_language(request)
+    upcoming, past = split_upcoming(all_visits(services, lang), utc_now().date())
+    return render(
+        request,
+        "index.html",
+        lang=lang,
+        upcoming=upcoming,
+        past=past,
+        links=all_links(services.settings, lang),
+        download_path=with_language(all_feed(""), lang),
+    )
 
 
 @router.api_route("/visits/{slug}", methods=PAGE)
 def visit(request: Request, slug: str, tz: str = "") -> Response:
     """The schedule by day in the visit's zone, or in `tz` (the zone switch without JavaScript)."""
     services = _services(request)
+    lang = page_language(request)
+    _ = gettext_for(lang)
     status, zone_error = 200, None
     try:
-        page = visit_page(services, slug, tz or None, utc_now())
+        page = visit_page(services, slug, tz or None, utc_now(), lang)
     except NotFound as error:
-        return render(request, "message.html", 404, title="No such visit", message=str(error))
+        title = _("No such visit")
+        return render(request, "message.html", 404, lang=lang, title=title, message=str(error))
     except InputError as error:
         status, zone_error = 422, error
-        page = visit_page(services, slug, None, utc_now())
-    forms = _forms(services, SignupForm(visits=(slug,), timezone=page.zone))
+        page = visit_page(services, slug, None, utc_now(), lang)
+    forms = _forms(services, SignupForm(visits=(slug,), timezone=page.zone, language=lang))
     forms["browser_default"] = not tz  # a zone the reader picked is kept for reminders too
-    return render(request, "visit.html", status, page=page, zone_error=zone_error, **forms)
+    return render(
+        request, "visit.html", status, lang=lang, page=page, zone_error=zone_error, **forms
+    )
 
 
 @router.api_route("/reminders", methods=PAGE)
 def reminders(request: Request, visit: str = "") -> Response:
     """Sign up for reminders, or end a subscription with its id and token."""
     services = _services(request)
-    forms = _forms(services, SignupForm(visits=(visit,) if visit else ()))
-    return render(request, "reminders.html", visits=all_visits(services), **forms)
+    lang = page_language(request)
+    forms = _forms(services, SignupForm(visits=(visit,) if visit else (), language=lang))
+    return render(request, "reminders.html", lang=lang, visits=all_visits(services, lang), **forms)
 
 
 @router.post("/reminders")
 async def sign_up(request: Request) -> Response:
     services = _services(request)
+    lang = page_language(request)
     form = SignupForm.from_form(await request.form())
     try:
         request_body = signup_request(form)
         created = create_subscription(services.db, services.settings, request_body, utc_now())
     except InputError as error:
         forms = _forms(services, form, error)
-        return render(request, "reminders.html", 422, visits=all_visits(services), **forms)
+        visits = all_visits(services, lang)
+        return render(request, "reminders.html", 422, lang=lang, visits=visits, **forms)
     subscription = created.subscription
     base = services.settings.base_url
     secret = server_secret(services.db, services.settings.secret_key)
@@ -103,10 +121,11 @@ async def sign_up(request: Request) -> Response:
         request,
         "subscribed.html",
         201,
+        lang=lang,
         subscription=subscription,
-        followed=[v for v in all_visits(services) if v.slug in subscription.visits],
+        followed=[v for v in all_visits(services, lang) if v.slug in subscription.visits],
         token=created.token,
-        offsets=", ".join(describe_offset(seconds) for seconds in subscription.offsets),
+        offsets=", ".join(describe_offset(seconds, lang) for seconds in subscription.offsets),
         manage_url=subscription_manage(base, subscription.id),
         unsubscribe_url=unsubscribe_link(base, secret, subscription.id),
         mail_kept_locally=not services.settings.smtp_url,
@@ -120,9 +139,9 @@ async def sign_up(request: Request) -> Response:
 def _end(services: Services, subscription_id: str, token: str) -> tuple[int, InputError | None]:
     """End a subscription with its id and token: the status and the problem, if any."""
     if not subscription_id:
-        return 422, InputError("subscription", "give the subscription's id")
+        return 422, InputError("subscription", N_("give the subscription's id"))
     if not token:
-        return 422, InputError("token", "give the manage token")
+        return 422, InputError("token", N_("give the manage token"))
     if not SUBSCRIPTION_ID.fullmatch(subscription_id):  # nothing to look up (NUL: PostgreSQL)
         return 404, InputError("subscription", f"no subscription {subscription_id!r}")
     try:
@@ -131,22 +150,29 @@ def _end(services: Services, subscription_id: str, token: str) -> tuple[int, Inp
     except NotFound as error:
         return 404, InputError("subscription", str(error))
     except Unauthorized:
-        return 403, InputError("token", "this token does not belong to that subscription")
+        return 403, InputError("token", N_("this token does not belong to that subscription"))
     return 200, None
 
 
 @router.post("/reminders/unsubscribe")
 async def unsubscribe(request: Request) -> Response:
     services = _services(request)
+    lang = page_language(request)
+    _ = gettext_for(lang)
     fields = await request.form()
     subscription_id = str(fields.get("subscription", "")).strip()[:64]
     status, problem = _end(services, subscription_id, str(fields.get("token", "")).strip())
     if problem is None:
-        message = "You will get no more reminders from this subscription."
+        message = _("You will get no more reminders from this subscription.")
+        title = _("Unsubscribed")
         return render(
-            request, "message.html", cacheable=False, title="Unsubscribed", message=message
+            request, "message.html", cacheable=False, lang=lang, title=title, message=message
         )
     forms = _forms(
-        services, SignupForm(), unsubscribe_error=problem, unsubscribe_id=subscription_id
+        services,
+        SignupForm(language=lang),
+        unsubscribe_error=problem,
+        unsubscribe_id=subscription_id,
     )
-    return render(request, "reminders.html", status, visits=all_visits(services), **forms)
+    visits = all_visits(services, lang)
+    return render(request, "reminders.html", status, lang=lang, visits=visits, **forms)

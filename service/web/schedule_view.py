@@ -9,10 +9,13 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from babel.dates import format_skeleton
 from sqlmodel import col, select
 
 from service import urls
 from service.errors import InputError
+from service.i18n import DEFAULT_LANGUAGE, N_, gettext_for
+from service.i18n.words import word
 from service.localtime import zone
 from service.models import Change, Segment, Visit
 from service.publishing.calendar_links import google_event, google_subscribe, outlook_subscribe
@@ -23,7 +26,9 @@ from service.schedules.when import (
     When,
     describe_when,
     long_day,
+    visit_dates,
     when_phrase,
+    zone_in_words,
 )
 from service.services import Services
 
@@ -51,22 +56,22 @@ GUEST_ZONES = {
 }
 RECENT = timedelta(days=7)
 _FIELD_WORDS = {
-    **dict.fromkeys(TIME_COLUMNS, "time"),
-    "title": "title",
-    "kind": "kind",
-    "location": "place",
-    "participants": "participants",
-    "status": "status",
-    "description": "details",
-    "tags": "tags",
-    "visibility": "visibility",
+    **dict.fromkeys(TIME_COLUMNS, N_("time")),
+    "title": N_("title"),
+    "kind": N_("kind"),
+    "location": N_("place"),
+    "participants": N_("participants"),
+    "status": N_("status"),
+    "description": N_("details"),
+    "tags": N_("tags"),
+    "visibility": N_("visibility"),
 }
 _CHANGE_WORDS = {
-    "moved": "Moved",
-    "refined": "Time confirmed",
-    "cancelled": "Cancelled",
-    "restored": "Back on the schedule",
-    "changed": "Changed",
+    "moved": N_("Moved {day}"),
+    "refined": N_("Time confirmed {day}"),
+    "cancelled": N_("Cancelled {day}"),
+    "restored": N_("Back on the schedule {day}"),
+    "changed": N_("Changed {day}"),
 }
 _REGIONS = {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe"}
 _REGIONS |= {"Indian", "Pacific"}
@@ -83,17 +88,6 @@ def zone_names() -> tuple[str, ...]:
     return ("UTC", *sorted(names))
 
 
-def visit_dates(first: date, last: date) -> str:
-    """ "Tue 13 – Wed 14 January 2026", with only what differs repeated."""
-    if first == last:
-        return long_day(first)
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first:%a} {first.day} – {last:%a} {last.day} {last:%B %Y}"
-    if first.year == last.year:
-        return f"{first:%a} {first.day} {first:%B} – {last:%a} {last.day} {last:%B %Y}"
-    return f"{long_day(first)} – {long_day(last)}"
-
-
 @dataclass(frozen=True)
 class ChangeNote:
     text: str  # "Time confirmed 10 Jan 2026 (revision 1): time"
@@ -106,26 +100,39 @@ def _instant(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _day_of_change(day: date, lang: str) -> str:
+    """ "10 Jan 2026" (the day in UTC: a change's day is not any one reader's)."""
+    if lang == DEFAULT_LANGUAGE:
+        return f"{day.day} {day:%b %Y}"
+    return format_skeleton("yMMMd", day, locale=lang)
+
+
 def describe_change(
-    segment: Segment, change: Change | None, tz_name: str, now: datetime
+    segment: Segment,
+    change: Change | None,
+    tz_name: str,
+    now: datetime,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> ChangeNote | None:
     """What the latest change to a segment was, from the history when it is there."""
+    _ = gettext_for(lang)
     if change is None:
         if segment.sequence == 0:
             return None
-        day = segment.changed_at.date()
-        text = f"Updated {day.day} {day:%b %Y}, revision {segment.sequence}"
+        text = _("Updated {day}, revision {revision}").format(
+            day=_day_of_change(segment.changed_at.date(), lang), revision=segment.sequence
+        )
         return ChangeNote(text, (), now - segment.changed_at <= RECENT)
     before = change.before or {}
     fields = sorted(set(before) | set(change.after or {}), key=list(_FIELD_WORDS).index)
     if change.kind in ("cancelled", "restored"):  # the status is what the headline says
         fields = [name for name in fields if name != "status"]
-    words = list(dict.fromkeys(_FIELD_WORDS[name] for name in fields if name in _FIELD_WORDS))
-    day = change.at.date()
-    text = f"{_CHANGE_WORDS.get(change.kind, 'Changed')} {day.day} {day:%b %Y}"
-    text += f" (revision {segment.sequence})"
+    words = list(dict.fromkeys(_(_FIELD_WORDS[name]) for name in fields if name in _FIELD_WORDS))
+    headline = _(_CHANGE_WORDS.get(change.kind, _CHANGE_WORDS["changed"]))
+    text = headline.format(day=_day_of_change(change.at.date(), lang))
+    text += " " + _("(revision {revision})").format(revision=segment.sequence)
     if words:
-        text += ": " + ", ".join(words)
+        text += _(": ") + _(", ").join(words)
     was: list[str] = []
     if any(name in before for name in TIME_COLUMNS):
         old = Timing(
@@ -135,10 +142,18 @@ def describe_change(
             before.get("part_of_day", segment.part_of_day),
             str(before.get("timezone", segment.timezone)),
         )
-        was.append(f"time was {when_phrase(old, tz_name)}")
-    for name, word in (("title", "title"), ("location", "place"), ("status", "status")):
+        was.append(_("time was {when}").format(when=when_phrase(old, tz_name, lang)))
+    was_words = {
+        "title": N_("title was {value}"),
+        "location": N_("place was {value}"),
+        "status": N_("status was {value}"),
+    }
+    for name, wording in was_words.items():
         if name in fields and before.get(name):
-            was.append(f"{word} was {before[name]}")
+            value = before[name]
+            translated = name == "status" and lang != DEFAULT_LANGUAGE  # English: as the API says
+            shown = word(value, lang) if translated else value
+            was.append(_(wording).format(value=shown))
     return ChangeNote(text, tuple(was), now - _instant(change.at) <= RECENT)
 
 
@@ -155,16 +170,16 @@ class VisitSummary:
     last_day: date
 
 
-def _person(office: str, name: str, country: str) -> str:
+def _person(office: str, name: str, country: str, lang: str = DEFAULT_LANGUAGE) -> str:
     who = f"{office} {name}".strip()
     return f"{who} ({country})" if who and country else who or country
 
 
-def summarize(visit: Visit) -> VisitSummary:
+def summarize(visit: Visit, lang: str = DEFAULT_LANGUAGE) -> VisitSummary:
     return VisitSummary(
         slug=visit.slug,
         title=visit.title,
-        dates=visit_dates(visit.first_day, visit.last_day),
+        dates=visit_dates(visit.first_day, visit.last_day, lang),
         place=visit.place,
         status=visit.status,
         guest=_person(visit.guest_office, visit.guest_name, visit.guest_country),
@@ -183,9 +198,9 @@ def split_upcoming(
     return upcoming, past[::-1]
 
 
-def all_visits(services: Services) -> list[VisitSummary]:
+def all_visits(services: Services, lang: str = DEFAULT_LANGUAGE) -> list[VisitSummary]:
     with services.db.session() as session:
-        return [summarize(visit) for visit in session.exec(select(Visit))]
+        return [summarize(visit, lang) for visit in session.exec(select(Visit))]
 
 
 @dataclass(frozen=True)
@@ -233,12 +248,23 @@ class VisitPage:
     download_path: str
 
 
-def zone_choices(visit: Visit, shown: str) -> tuple[ZoneChoice, ...]:
+def zone_choices(visit: Visit, shown: str, lang: str = DEFAULT_LANGUAGE) -> tuple[ZoneChoice, ...]:
     """The visit's zone, the guest's, UTC, and the one shown if it is none of those."""
-    names = {visit.timezone: (f"Local time ({visit.timezone})", "the visit's local time")}
+    _ = gettext_for(lang)
+    names = {
+        visit.timezone: (
+            _("Local time ({zone})").format(zone=visit.timezone),
+            _("the visit's local time"),
+        )
+    }
     guest = guest_zone(visit.guest_country)
     if guest and guest not in names:
-        names[guest] = (f"{visit.guest_country} ({guest})", "the guest's zone")
+        # The guest's country as the schedule names it, or (in another language) the zone's name.
+        country = visit.guest_country if lang == DEFAULT_LANGUAGE else zone_in_words(guest, lang)
+        names[guest] = (
+            f"{country} ({guest})",
+            _("the guest's zone"),
+        )
     names.setdefault("UTC", ("UTC", ""))
     names.setdefault(shown, (shown, ""))
     return tuple(
@@ -246,11 +272,13 @@ def zone_choices(visit: Visit, shown: str) -> tuple[ZoneChoice, ...]:
     )
 
 
-def group_by_day(segments: Sequence[SegmentView]) -> tuple[DayView, ...]:
+def group_by_day(
+    segments: Sequence[SegmentView], lang: str = DEFAULT_LANGUAGE
+) -> tuple[DayView, ...]:
     days: dict[date, list[SegmentView]] = {}
     for segment in segments:
         days.setdefault(segment.when.day, []).append(segment)
-    return tuple(DayView(day, long_day(day), tuple(days[day])) for day in sorted(days))
+    return tuple(DayView(day, long_day(day, lang), tuple(days[day])) for day in sorted(days))
 
 
 def _latest_changes(session: Any, visit_id: int) -> dict[str, Change]:
@@ -270,8 +298,14 @@ def checked_zone(tz_name: str) -> str:
     return tz_name
 
 
-def visit_page(services: Services, slug: str, tz_name: str | None, now: datetime) -> VisitPage:
-    """A visit's public schedule read in `tz_name` (default: the visit's zone)."""
+def visit_page(
+    services: Services,
+    slug: str,
+    tz_name: str | None,
+    now: datetime,
+    lang: str = DEFAULT_LANGUAGE,
+) -> VisitPage:
+    """A visit's public schedule read in `tz_name` (default: the visit's zone), in `lang`."""
     with services.db.session() as session:
         visit = visit_by_slug(session, slug)
         segments = session.exec(
@@ -289,42 +323,46 @@ def visit_page(services: Services, slug: str, tz_name: str | None, now: datetime
             key=s.key,
             title=s.title,
             kind=s.kind,
-            when=_when_listed(s, shown),
+            when=_when_listed(s, shown, lang),
             location=s.location,
             participants=tuple(s.participants),
             status=s.status,
             description=s.description.strip(),
-            change=describe_change(s, changes.get(s.key), shown, now),
+            change=describe_change(s, changes.get(s.key), shown, now, lang),
             ics_path=urls.segment_download("", slug, s.key),
             google_url=google_event(s, s.description.strip(), f"{page_url}#{s.key}"),
         )
         for s in segments
     ]
-    links = urls.visit_links(services.settings, slug)
+    links = urls.visit_links(services.settings, slug, lang)
     return VisitPage(
-        visit=summarize(visit),
+        visit=summarize(visit, lang),
         description=visit.description.strip(),
-        source=_source(visit),
+        source=_source(visit, lang),
         zone=shown,
-        zones=zone_choices(visit, shown),
-        days=group_by_day(views),
+        zones=zone_choices(visit, shown, lang),
+        days=group_by_day(views, lang),
         feed_url=links.feed,
         webcal_url=links.webcal,
         google_url=google_subscribe(links.webcal),
         outlook_url=outlook_subscribe(links.feed, visit.title),
-        download_path=urls.visit_download("", slug),
+        download_path=urls.with_language(urls.visit_download("", slug), lang),
     )
 
 
-def _when_listed(segment: Segment, tz_name: str) -> When:
-    when = describe_when(Timing.of(segment), tz_name)
+def _when_listed(segment: Segment, tz_name: str, lang: str) -> When:
+    when = describe_when(Timing.of(segment), tz_name, lang)
     if segment.status == "cancelled" and when.approximate:  # nothing is to be confirmed any more
-        return replace(when, note=when.note.split(",")[0])
+        return replace(when, note=when.part)
     return when
 
 
-def _source(visit: Visit) -> str:
+def _source(visit: Visit, lang: str = DEFAULT_LANGUAGE) -> str:
     if not visit.source_name:
         return ""
     day = visit.source_date
-    return f"{visit.source_name}, {day.day} {day:%B %Y}" if day else visit.source_name
+    if not day:
+        return visit.source_name
+    if lang == DEFAULT_LANGUAGE:
+        return f"{visit.source_name}, {day.day} {day:%B %Y}"
+    return f"{visit.source_name}, {format_skeleton('yMMMMd', day, locale=lang)}"

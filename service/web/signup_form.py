@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.errors import InputError
+from service.i18n import DEFAULT_LANGUAGE, N_
 from service.reminders.subscriptions import SubscriptionRequest, request_from
 
 ALL_VISITS = "*"  # the form's "every visit, also those added later": a subscription naming none
@@ -33,6 +34,7 @@ class SignupForm:
     offsets: str = DEFAULT_OFFSETS
     timezone: str = ""
     invitations: bool = False
+    language: str = ""  # the reminders' language: the page's when the form does not say
 
     @classmethod
     def from_form(cls, form: FormFields) -> SignupForm:
@@ -42,6 +44,7 @@ class SignupForm:
             offsets=_text(form, "offsets"),
             timezone=_text(form, "timezone"),
             invitations=_text(form, "invitations") == "on",
+            language=_text(form, "language"),
         )
 
 
@@ -49,12 +52,12 @@ def signup_request(form: SignupForm) -> SubscriptionRequest:
     """The subscription the form asks for; InputError names the form field that is wrong."""
     channel = form.channel
     if not channel:
-        raise InputError("channel", "give an email address, or one of the other channels")
+        raise InputError("channel", N_("give an email address, or one of the other channels"))
     offsets = [part.strip() for part in form.offsets.split(",") if part.strip()]
     if not offsets:
-        raise InputError("offsets", "give at least one, such as 1d, 1h or 15m")
+        raise InputError("offsets", N_("give at least one, such as 1d, 1h or 15m"))
     if not form.visits:
-        raise InputError("visits", "choose a visit, or every visit")
+        raise InputError("visits", N_("choose a visit, or every visit"))
     visits: Sequence[str] = [] if ALL_VISITS in form.visits else form.visits
     data = {
         "channel": channel,
@@ -62,6 +65,7 @@ def signup_request(form: SignupForm) -> SubscriptionRequest:
         "offsets": offsets,
         "timezone": form.timezone or "UTC",
         "invitations": form.invitations,
+        "language": form.language or DEFAULT_LANGUAGE,
     }
     request: SubscriptionRequest = request_from(data, SubscriptionRequest)
     return request

@@ -49,6 +49,7 @@ class SubscriptionOut(BaseModel):
     tags: list[str]
     offsets: list[str]
     timezone: str
+    language: str  # reminders and notices are written in it
     label: str
     confirmed: bool  # nothing is sent but the confirmation message until it is
     invitations: bool  # email: segments also arrive as calendar invitations (iMIP)
@@ -92,6 +93,7 @@ def _out(services: Services, subscription: Subscription) -> dict[str, object]:
         "tags": subscription.tags,
         "offsets": [describe_offset(s) for s in subscription.offsets],
         "timezone": subscription.timezone,
+        "language": subscription.language,
         "label": subscription.label,
         "confirmed": subscription.confirmed,
         "invitations": subscription.invitations,
