@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     # smtps://user:password@host:465 (TLS from the start). Empty: nothing is sent; every mail is
     # kept in the local mail store (mail_dir) for `visitcal mail list` / `visitcal mail show`.
     smtp_url: str = ""
+    ntfy_server: str = "https://ntfy.sh"  # where the sign-up page's "push to my phone" goes
     mail_dir: Path = Path("var/mail")  # the local mail store (a Maildir) used without a relay
     mail_from_name: str = "visitcal"  # the sender's name; its address is organizer_email
     smtp_connections: int = Field(default=4, gt=0)  # connections to the relay kept open at most

@@ -16,6 +16,7 @@ from service.reminders.subscriptions import authorize, create_subscription, end_
 from service.services import Services
 from service.signing import server_secret
 from service.urls import all_feed, all_links, subscription_manage, unsubscribe_link, with_language
+from service.web.channel_choice import qr_svg, suggested_topic, topic_page
 from service.web.confirmation_request import ask_confirmation
 from service.web.html import render
 from service.web.language import page_language
@@ -50,7 +51,15 @@ def _forms(
         "all_visits_value": ALL_VISITS,
         "unsubscribe_error": unsubscribe_error,
         "unsubscribe_id": unsubscribe_id,
+        "ways": None,  # the reminders page's other ways to be reached (_ways)
     }
+
+
+def _ways(services: Services, form: SignupForm) -> dict[str, Any]:
+    """What the form's other ways to be reached need: the phone's topic, its page and QR code."""
+    topic = form.topic or suggested_topic()
+    page = topic_page(services.settings.ntfy_server, topic)
+    return {"topic": topic, "topic_page": page, "qr": qr_svg(page)}
 
 
 @router.api_route("/", methods=PAGE)
@@ -97,7 +106,10 @@ def reminders(request: Request, visit: str = "") -> Response:
     services = _services(request)
     lang = page_language(request)
     forms = _forms(services, SignupForm(visits=(visit,) if visit else (), language=lang))
-    return render(request, "reminders.html", lang=lang, visits=all_visits(services, lang), **forms)
+    forms["ways"] = _ways(services, forms["form"])
+    # Not cached: each reader gets a topic of their own.
+    visits = all_visits(services, lang)
+    return render(request, "reminders.html", cacheable=False, lang=lang, visits=visits, **forms)
 
 
 @router.post("/reminders")
@@ -106,10 +118,11 @@ async def sign_up(request: Request) -> Response:
     lang = page_language(request)
     form = SignupForm.from_form(await request.form())
     try:
-        request_body = signup_request(form)
+        request_body = signup_request(form, services.settings.ntfy_server)
         created = create_subscription(services.db, services.settings, request_body, utc_now())
     except InputError as error:
         forms = _forms(services, form, error)
+        forms["ways"] = _ways(services, form)
         visits = all_visits(services, lang)
         return render(request, "reminders.html", 422, lang=lang, visits=visits, **forms)
     subscription = created.subscription

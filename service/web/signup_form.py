@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from service.errors import InputError
 from service.i18n import DEFAULT_LANGUAGE, N_
 from service.reminders.subscriptions import SubscriptionRequest, request_from
+from service.web.channel_choice import channel_for
 
 ALL_VISITS = "*"  # the form's "every visit, also those added later": a subscription naming none
 DEFAULT_OFFSETS = "1d, 1h"
@@ -35,6 +36,10 @@ class SignupForm:
     timezone: str = ""
     invitations: bool = False
     language: str = ""  # the reminders' language: the page's when the form does not say
+    how: str = "email"  # see service.web.channel_choice
+    topic: str = ""
+    chat_url: str = ""
+    webhook_url: str = ""
 
     @classmethod
     def from_form(cls, form: FormFields) -> SignupForm:
@@ -45,14 +50,22 @@ class SignupForm:
             timezone=_text(form, "timezone"),
             invitations=_text(form, "invitations") == "on",
             language=_text(form, "language"),
+            how=_text(form, "how") or "email",
+            topic=_text(form, "topic"),
+            chat_url=_text(form, "chat_url"),
+            webhook_url=_text(form, "webhook_url"),
         )
 
 
-def signup_request(form: SignupForm) -> SubscriptionRequest:
+def signup_request(form: SignupForm, ntfy_server: str = "https://ntfy.sh") -> SubscriptionRequest:
     """The subscription the form asks for; InputError names the form field that is wrong."""
-    channel = form.channel
-    if not channel:
-        raise InputError("channel", N_("give an email address, or one of the other channels"))
+    typed = {
+        "channel": form.channel,
+        "topic": form.topic,
+        "chat_url": form.chat_url,
+        "webhook_url": form.webhook_url,
+    }
+    channel = channel_for(form.how, typed, ntfy_server)
     offsets = [part.strip() for part in form.offsets.split(",") if part.strip()]
     if not offsets:
         raise InputError("offsets", N_("give at least one, such as 1d, 1h or 15m"))

@@ -145,9 +145,11 @@ def test_sign_up_form_creates_the_subscription(
     page.wait_for_load_state()
     alert = page.get_by_role("alert")
     assert "Where to send reminders" in alert.inner_text()
-    assert page.get_by_label("Where to send reminders").get_attribute("aria-invalid") == "true"
+    # The form comes back as on the reminders page, with every way to be reached.
+    assert page.get_by_label("Email address").get_attribute("aria-invalid") == "true"
+    assert page.locator(".qr svg").count() == 1  # the phone's QR code, drawn on the server
 
-    page.get_by_label("Where to send reminders").fill("json://127.0.0.1:9/hook")
+    page.get_by_label("Email address").fill("json://127.0.0.1:9/hook")
     page.get_by_label("When").fill("1h, 15m")
     page.get_by_label("Your time zone").fill(READER_ZONE)
     page.get_by_role("button", name="Sign up for reminders").click()
@@ -260,7 +262,7 @@ def test_a_newcomer_signs_up_by_email_and_confirms_from_the_local_mail_store(
         assert wait_until(lambda: _answers(url), 30), "visitcal up did not start"
         page.goto(f"{url}/reminders?visit={LEE}")
         assert "mail is kept on the server" in page.locator("#channel-hint").inner_text()
-        page.get_by_label("Where to send reminders").fill("newcomer@example.org")
+        page.get_by_label("Email address").fill("newcomer@example.org")
         page.get_by_role("button", name="Sign up for reminders").click()
         page.get_by_role("heading", name="You are signed up").wait_for()
         assert "visitcal mail list" in page.locator("#local-mail").inner_text()

@@ -209,10 +209,19 @@ description = "\\"quoted\\" <i>text</i>"
     assert "<script>alert" not in client.get("/").text
 
 
+def _topic(client: httpx.Client) -> str:
+    found = re.search(r'name="topic" value="([^"]+)"', client.get("/reminders").text)
+    assert found is not None
+    return found[1]
+
+
 def test_pages_carry_an_etag_and_answer_304_until_the_schedule_changes(
     client: httpx.Client, seeded: Services, visits_dir: Path
 ) -> None:
-    for path in ["/", LEE_PAGE, f"{LEE_PAGE}?tz=UTC", "/reminders"]:
+    # /reminders is not among them: each reader gets an ntfy topic of their own.
+    assert _topic(client) != _topic(client)
+    assert client.get("/reminders").headers["cache-control"] == "no-store"
+    for path in ["/", LEE_PAGE, f"{LEE_PAGE}?tz=UTC"]:
         first = client.get(path)
         etag = first.headers["etag"]
         assert first.headers["cache-control"] == "no-cache"
@@ -352,7 +361,7 @@ def test_email_sign_up_over_http_keeps_the_address_as_a_mailto_channel(
     client: httpx.Client, seeded: Services
 ) -> None:
     page = client.get("/reminders").text
-    assert "Your email address." in text_of(page)
+    assert "Email address (or any Apprise URL" in text_of(page)
     form = {"channel": "press@example.org", "visits": LEE, "offsets": "1h", "timezone": "UTC"}
     assert client.post("/reminders", data=form).status_code == 201
     [row] = subscriptions(seeded)
