@@ -2,8 +2,8 @@
 calendar update (iMIP), and mails per second over one SMTP connection against one each.
 
 Run by hand (`.venv/bin/python bench/mail.py`); prints a table of figures and PASS/MISS per
-target. Everything runs in this process on 127.0.0.1: an aiosmtpd server that stamps each
-arrival, a SQLite database in a temporary directory (removed at the end), the real worker
+target. Everything runs on 127.0.0.1: an aiosmtpd server in a process of its own that stamps
+each arrival, a SQLite database in a temporary directory (removed at the end), the real worker
 (services.reminder_worker(): claim, compose, iTIP, our SMTP sender) and the real catalog.
 
   a) throughput: --count mails (built as the worker builds them) sent over one SMTP
@@ -21,6 +21,7 @@ import shutil
 import smtplib
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -57,40 +58,60 @@ from service.signing import new_token, token_hash  # noqa: E402
 console = Console()
 
 
+def serve_receiver(port: int) -> None:
+    """The SMTP server, in a process of its own (as a relay is): prints one line per accepted
+    message, `<monotonic time> <1 if it carries an iTIP REQUEST>`, and runs until killed."""
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            request = b'method="REQUEST"' in envelope.content
+            print(f"{time.monotonic()} {int(request)}", flush=True)
+            return "250 OK"
+
+    def accept(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        return AuthResult(success=True)
+
+    # AUTH as a relay asks for it (without TLS here: loopback), so a connection costs what a
+    # real one costs besides the TLS handshake: connect, EHLO, AUTH.
+    controller = Controller(
+        Handler(), hostname="127.0.0.1", port=port, authenticator=accept, auth_require_tls=False
+    )
+    controller.start()
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
 class Receiver:
-    """aiosmtpd on 127.0.0.1 that stamps every accepted message (monotonic clock)."""
+    """The SMTP server process, and the arrivals it reports (CLOCK_MONOTONIC is system-wide)."""
 
     def __init__(self) -> None:
-        self.arrivals: list[tuple[float, bytes]] = []
+        self.arrivals: list[tuple[float, bool]] = []
         self.lock = threading.Lock()
-        receiver = self
-
-        class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                with receiver.lock:
-                    receiver.arrivals.append((time.monotonic(), envelope.content))
-                return "250 OK"
-
         with socket.socket() as probe:  # a free port (aiosmtpd cannot be given port 0)
             probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-
-        def accept(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-            return AuthResult(success=True)
-
-        # AUTH as a relay asks for it (without TLS here: loopback), so a connection costs what
-        # a real one costs besides the TLS handshake: connect, EHLO, AUTH.
-        self.controller = Controller(
-            Handler(),
-            hostname="127.0.0.1",
-            port=port,
-            authenticator=accept,
-            auth_require_tls=False,
-        )
+            self.port = int(probe.getsockname()[1])
 
     def start(self) -> str:
-        self.controller.start()
-        return f"smtp://bench:pw@127.0.0.1:{self.controller.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-receiver", str(self.port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "ready"
+        threading.Thread(target=self._read, daemon=True).start()
+        return f"smtp://bench:pw@127.0.0.1:{self.port}"
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            at, request = line.split()
+            with self.lock:
+                self.arrivals.append((float(at), request == "1"))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
     def count(self) -> int:
         with self.lock:
@@ -121,7 +142,7 @@ def throughput(count: int) -> dict[str, float]:
         assert relay.send(message).ok
     pooled = time.perf_counter() - began
     relay.close()
-    host, port = "127.0.0.1", receiver.controller.port
+    host, port = "127.0.0.1", receiver.port
     began = time.perf_counter()
     for message in messages:
         with smtplib.SMTP(host, port) as session:
@@ -130,7 +151,7 @@ def throughput(count: int) -> dict[str, float]:
             session.send_message(message)
     each = time.perf_counter() - began
     assert receiver.wait(2 * count, 30)
-    receiver.controller.stop()
+    receiver.stop()
     return {"pooled": count / pooled, "each": count / each, "connects": relay.connects}
 
 
@@ -216,10 +237,10 @@ def change_to_smtp(followers: int, debounce: float, directory: Path) -> dict[str
         assert receiver.wait(2 * followers, debounce + 300), f"notices: {receiver.count()}"
     finally:
         worker.stop()
-        receiver.controller.stop()
+        receiver.stop()
         services.close()
-    notices = [at - committed for at, body in receiver.arrivals[followers:]]
-    assert all(b'method="REQUEST"' in body for _, body in receiver.arrivals[followers:])
+    notices = [at - committed for at, _request in receiver.arrivals[followers:]]
+    assert all(request for _at, request in receiver.arrivals[followers:])
     notices.sort()
     return {
         "invitations_per_s": followers / invitations_took,
@@ -234,7 +255,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000, help="mails in the throughput runs")
     parser.add_argument("--followers", type=int, default=1000)
     parser.add_argument("--debounce", type=float, default=5.0, help="notice_debounce_seconds")
+    parser.add_argument("--serve-receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_receiver:
+        serve_receiver(args.serve_receiver)
+        return
     directory = Path(tempfile.mkdtemp(prefix="visitcal-bench-mail-"))
     try:
         speed = throughput(args.count)

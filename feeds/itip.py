@@ -5,6 +5,7 @@ same SEQUENCE), for sending by email as iMIP (RFC 6047)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 import icalendar
@@ -13,6 +14,8 @@ from feeds.calendar import PRODID
 from feeds.timezones import vtimezone
 
 Method = Literal["REQUEST", "CANCEL"]
+_END_CALENDAR = b"END:VCALENDAR\r\n"
+_END_EVENT = b"END:VEVENT\r\n"
 
 
 def itip_method(status: str) -> Method:
@@ -32,20 +35,24 @@ def itip_calendar(
 
     The feed's VEVENT already carries the UID and SEQUENCE that a calendar app matches an
     update against; a cancelled segment is already STATUS:CANCELLED with a higher SEQUENCE."""
+    head, tail = _addressed_from(vevent, method, _address("organizer", organizer), organizer_name)
+    return head + _attendee_line(_address("attendee", attendee)) + tail
+
+
+@lru_cache(maxsize=64)
+def _addressed_from(
+    vevent: bytes, method: Method, organizer: str, organizer_name: str
+) -> tuple[bytes, bytes]:
+    """The calendar for every follower of one segment version, split where the follower's
+    ATTENDEE line goes (before END:VEVENT): made once, not once per follower."""
     event = icalendar.Event.from_ical(vevent)
     if not isinstance(event, icalendar.Event):
         raise ValueError("vevent: not a single VEVENT")
     event.pop("ORGANIZER", None)
-    sender = icalendar.vCalAddress(f"mailto:{_address('organizer', organizer)}")
+    sender = icalendar.vCalAddress(f"mailto:{organizer}")
     if organizer_name:
         sender.params["CN"] = organizer_name
     event.add("organizer", sender)
-    follower = icalendar.vCalAddress(f"mailto:{_address('attendee', attendee)}")
-    follower.params["CUTYPE"] = "INDIVIDUAL"
-    follower.params["ROLE"] = "NON-PARTICIPANT"
-    follower.params["PARTSTAT"] = "NEEDS-ACTION"
-    follower.params["RSVP"] = "FALSE"
-    event.add("attendee", follower)
     if method == "CANCEL":
         event["STATUS"] = icalendar.vText("CANCELLED")
     calendar = icalendar.Calendar()
@@ -53,8 +60,21 @@ def itip_calendar(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
-    head = calendar.to_ical().removesuffix(b"END:VCALENDAR\r\n")
-    return head + _zone_of(event) + event.to_ical() + b"END:VCALENDAR\r\n"
+    head = calendar.to_ical().removesuffix(_END_CALENDAR)
+    whole = head + _zone_of(event) + event.to_ical() + _END_CALENDAR
+    cut = whole.rindex(_END_EVENT)
+    return whole[:cut], whole[cut:]
+
+
+def _attendee_line(address: str) -> bytes:
+    follower = icalendar.vCalAddress(f"mailto:{address}")
+    follower.params["CUTYPE"] = "INDIVIDUAL"
+    follower.params["ROLE"] = "NON-PARTICIPANT"
+    follower.params["PARTSTAT"] = "NEEDS-ACTION"
+    follower.params["RSVP"] = "FALSE"
+    holder = icalendar.Event()
+    holder.add("attendee", follower)
+    return holder.to_ical().removeprefix(b"BEGIN:VEVENT\r\n").removesuffix(_END_EVENT)
 
 
 def _address(name: str, address: str) -> str:

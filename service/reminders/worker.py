@@ -64,6 +64,7 @@ class ReminderWorker:
         self._plan_version = -1
         self._secret = b""
         self._recorder = _Recorder(self.queue)
+        self._told: dict[tuple[int | None, int, datetime], list[Difference]] = {}
         self._started_at = self.clock()
         self._handled = 0
         self._errors: dict[str, tuple[datetime, str]] = {}  # channel kind -> last error
@@ -361,7 +362,18 @@ class ReminderWorker:
             return []
         with self.db.session() as session:
             row = session.get(Reminder, reminder.id)
-            return differences(session, segment, row.created_at) if row is not None else []
+            if row is None:
+                return []
+            # Every follower's notice of one burst was queued at the same instant: the history
+            # is read once for all of them.
+            key = (segment.id, segment.sequence, row.created_at)
+            found = self._told.get(key)
+            if found is None:
+                found = differences(session, segment, row.created_at)
+                if len(self._told) > 256:
+                    self._told.clear()
+                self._told[key] = found
+            return found
 
 
 class _Flight:
