@@ -11,6 +11,7 @@ from service.i18n.words import word
 from service.models import Segment, Visit
 from service.offsets import describe_offset
 from service.reminders.notice_changes import Difference
+from service.schedules.content_language import localized
 from service.schedules.when import Timing, dated_line, when_in_zones
 
 
@@ -82,11 +83,11 @@ def names(people: Sequence[str], lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 def headline(segment: Segment, lang: str = DEFAULT_LANGUAGE) -> str:
-    parts = [segment.title]
+    parts = [localized(segment, "title", lang)]
     if segment.participants:
         parts.append(names(segment.participants, lang))
     if segment.location:
-        parts.append(segment.location)
+        parts.append(localized(segment, "location", lang))
     return " — ".join(parts)
 
 
@@ -129,13 +130,13 @@ def compose(
             "",
         ]
     lines += [
-        _("Visit: {title}").format(title=visit.title),
+        _("Visit: {title}").format(title=localized(visit, "title", lang)),
         _("When: {when}").format(when=dated_line(timing, visit.timezone, lang)),
     ]
     if follower_tz != visit.timezone:
         lines.append(_("Your time: {when}").format(when=dated_line(timing, follower_tz, lang)))
     if segment.location:
-        lines.append(_("Where: {place}").format(place=segment.location))
+        lines.append(_("Where: {place}").format(place=localized(segment, "location", lang)))
     if segment.participants:
         lines.append(_("Who: {names}").format(names=_(", ").join(segment.participants)))
     # English keeps the status as the API spells it ("confirmed"), which followers' filters read.

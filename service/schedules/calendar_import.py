@@ -255,6 +255,8 @@ def _segment_input(
         visibility=existing.visibility if existing else "public",
         description=_check_length(decorated.description, TEXT, "DESCRIPTION", event, source),
         tags=tags,
+        # A calendar carries one language: the schedule's translations stay, as visibility does.
+        translations=dict(existing.translations) if existing else {},
         uid=event.uid,
         sequence=event.sequence,
     )

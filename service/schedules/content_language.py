@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# The texts a schedule may give in several languages (the rest are names, codes and times).
-VISIT_TEXTS = ("title", "place", "description")
-SEGMENT_TEXTS = ("title", "location", "description")
+# Which texts may be translated, and their limits: service.schedules.spec (VISIT_TEXTS,
+# SEGMENT_TEXTS); the rest of a schedule is names, codes and times.
 
 
 def localized(row: Any, field: str, lang: str) -> str:

@@ -36,7 +36,9 @@ TIME_COLUMNS = ("start_at", "end_at", "precision", "part_of_day", "timezone")
 
 
 def _plain(value: Any) -> Any:
-    # Lists are copied: a row's JSON list must not share the spec's (or another row's) list.
+    # Lists and tables are copied: a row's JSON must not share the spec's (or another row's).
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     return list(value) if isinstance(value, tuple | list) else value
 
 

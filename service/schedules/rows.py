@@ -32,6 +32,8 @@ def segment_spec_data(segment: Segment) -> dict[str, Any]:
         "description": segment.description,
         "tags": list(segment.tags),
     }
+    if segment.translations:
+        data["translations"] = {lang: dict(texts) for lang, texts in segment.translations.items()}
     if segment.status != default_status(segment.precision):
         data["status"] = segment.status
     if segment.precision == "exact":

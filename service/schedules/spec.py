@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from service.localtime import local_instant, start_of_day, zone
 
 # The one pattern for slugs and segment ids: they appear in URLs and UIDs as they are.
@@ -33,6 +34,37 @@ Windows = dict[str, tuple[time, time]]
 
 TITLE = 300
 TEXT = 20_000
+# The texts a schedule may give in other languages than its default one, and their limits.
+VISIT_TEXTS = {"title": TITLE, "place": TITLE, "description": TEXT}
+SEGMENT_TEXTS = {"title": TITLE, "location": TITLE, "description": TEXT}
+Translations = dict[str, dict[str, str]]  # {"ja": {"title": "首脳会談", "location": "奈良"}}
+
+
+def check_translations(value: Translations, texts: Mapping[str, int]) -> Translations:
+    """`translations.<lang>.<field>`: a language we serve other than the default (whose texts
+    are the plain fields), a field that is a text, within its limit; empty texts dropped."""
+    others = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
+    checked: Translations = {}
+    for lang, given in value.items():
+        if lang not in others:
+            raise ValueError(
+                f"translations: {lang[:20]!r} is not one of {', '.join(others)} "
+                f"(the plain fields are the {DEFAULT_LANGUAGE} texts)"
+            )
+        kept = {}
+        for name, text in given.items():
+            if name not in texts:
+                raise ValueError(
+                    f"translations: {lang}.{name[:40]} is not a text that has translations "
+                    f"({', '.join(texts)})"
+                )
+            if len(text) > texts[name]:
+                raise ValueError(f"translations: {lang}.{name} is longer than {texts[name]}")
+            if text.strip():
+                kept[name] = _newlines(text)
+        if kept:
+            checked[lang] = kept
+    return checked
 
 
 class Person(BaseModel):
@@ -65,8 +97,14 @@ class VisitSpec(BaseModel):
     description: str = Field(default="", max_length=TEXT)
     source: Source = Source()
     tags: list[str] = Field(default_factory=list, max_length=50)
+    translations: Translations = Field(default_factory=dict)
 
     _slug = field_validator("slug")(check_name)
+
+    @field_validator("translations")
+    @classmethod
+    def _translations(cls, value: Translations) -> Translations:
+        return check_translations(value, VISIT_TEXTS)
 
     @field_validator("timezone")
     @classmethod
@@ -118,6 +156,12 @@ class SegmentSpec(BaseModel):
     visibility: Literal["public", "restricted"] = "public"
     description: str = Field(default="", max_length=TEXT)
     tags: list[str] = Field(default_factory=list, max_length=50)
+    translations: Translations = Field(default_factory=dict)
+
+    @field_validator("translations")
+    @classmethod
+    def _translations(cls, value: Translations) -> Translations:
+        return check_translations(value, SEGMENT_TEXTS)
 
     _parse_start = field_validator("start", "end", mode="before")(_clock)
 
@@ -156,6 +200,7 @@ class SegmentInput:
     visibility: str
     description: str
     tags: tuple[str, ...]
+    translations: Translations = field(default_factory=dict)  # compare=True: part of content
     # From an imported calendar: its UID is kept, and its SEQUENCE is a floor for ours.
     uid: str | None = None
     sequence: int | None = None
@@ -231,6 +276,7 @@ def resolve_segment(spec: SegmentSpec, visit: VisitSpec, windows: Windows) -> Se
         visibility=spec.visibility,
         description=spec.description,
         tags=tuple(spec.tags),
+        translations=spec.translations,
     )
 
 

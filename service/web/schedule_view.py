@@ -19,6 +19,7 @@ from service.i18n.words import word
 from service.localtime import zone
 from service.models import Change, Segment, Visit
 from service.publishing.calendar_links import google_event, google_subscribe, outlook_subscribe
+from service.schedules.content_language import localized
 from service.schedules.fields import TIME_COLUMNS
 from service.schedules.lookup import visit_by_slug
 from service.schedules.when import (
@@ -178,9 +179,9 @@ def _person(office: str, name: str, country: str, lang: str = DEFAULT_LANGUAGE) 
 def summarize(visit: Visit, lang: str = DEFAULT_LANGUAGE) -> VisitSummary:
     return VisitSummary(
         slug=visit.slug,
-        title=visit.title,
+        title=localized(visit, "title", lang),
         dates=visit_dates(visit.first_day, visit.last_day, lang),
-        place=visit.place,
+        place=localized(visit, "place", lang),
         status=visit.status,
         guest=_person(visit.guest_office, visit.guest_name, visit.guest_country),
         host=_person(visit.host_office, visit.host_name, visit.host_country),
@@ -321,13 +322,13 @@ def visit_page(
     views = [
         SegmentView(
             key=s.key,
-            title=s.title,
+            title=localized(s, "title", lang),
             kind=s.kind,
             when=_when_listed(s, shown, lang),
-            location=s.location,
+            location=localized(s, "location", lang),
             participants=tuple(s.participants),
             status=s.status,
-            description=s.description.strip(),
+            description=localized(s, "description", lang).strip(),
             change=describe_change(s, changes.get(s.key), shown, now, lang),
             ics_path=urls.segment_download("", slug, s.key),
             google_url=google_event(s, s.description.strip(), f"{page_url}#{s.key}"),
@@ -337,7 +338,7 @@ def visit_page(
     links = urls.visit_links(services.settings, slug, lang)
     return VisitPage(
         visit=summarize(visit, lang),
-        description=visit.description.strip(),
+        description=localized(visit, "description", lang).strip(),
         source=_source(visit, lang),
         zone=shown,
         zones=zone_choices(visit, shown, lang),
@@ -345,7 +346,7 @@ def visit_page(
         feed_url=links.feed,
         webcal_url=links.webcal,
         google_url=google_subscribe(links.webcal),
-        outlook_url=outlook_subscribe(links.feed, visit.title),
+        outlook_url=outlook_subscribe(links.feed, localized(visit, "title", lang)),
         download_path=urls.with_language(urls.visit_download("", slug), lang),
     )
 

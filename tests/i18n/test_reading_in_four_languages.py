@@ -61,9 +61,16 @@ def test_the_language_switch_is_remembered(http: httpx.Client) -> None:
 
 def test_a_japanese_reader_sees_part_of_day_and_zone_in_japanese(http: httpx.Client) -> None:
     page = http.get(f"/visits/{LEE}?tz=Asia/Tokyo&lang=ja").text
+    assert "<h1>李在明大統領の訪日（奈良）</h1>" in page
+    assert '<span class="title">首脳会談</span>' in page
     assert "13:00–18:00 JST" in page
     assert "午後、時刻未定" in page
-    assert "会談" in page  # the kind of the summit
+    assert "会談 · 奈良" in page  # the summit's kind and place
+
+
+def test_a_missing_translation_falls_back_to_the_default_text(http: httpx.Client) -> None:
+    page = http.get(f"/visits/{LEE}?lang=ko").text
+    assert "Formal summit meeting of the two leaders." in page  # no Korean description given
 
 
 def reading(body: bytes) -> dict[str, tuple[str, str, str]]:
@@ -81,8 +88,8 @@ def reading(body: bytes) -> dict[str, tuple[str, str, str]]:
 @pytest.mark.parametrize(
     ("lang", "label", "name"),
     [
-        ("ja", "首脳会談", "(Nara、日本時間の午後・時刻未定)"),
-        ("ko", "정상회담", "(Nara, 일본 시간 기준 오후 · 시간 미정)"),
+        ("ja", "首脳会談", "(奈良、日本時間の午後・時刻未定)"),
+        ("ko", "정상회담", "(나라, 일본 시간 기준 오후 · 시간 미정)"),
         ("it", "Vertice", "(pomeriggio a Nara, Ora Giappone; orario da confermare)"),
     ],
 )
@@ -97,11 +104,15 @@ def test_a_feed_in_another_language_keeps_uids_and_instants(
     for uid, (start, end, _summary) in plain.items():
         assert local[uid][:2] == (start, end)
     summit = local[f"{LEE}.summit@visitcal"][2]
-    assert summit.endswith(name), summit
+    assert summit == f"{label} {name}"
     calendar = Calendar.from_ical(translated.content)
     assert str(calendar["X-WR-CALNAME"]).endswith(")")
     assert translated.headers["etag"] != default.headers["etag"]
-    del label  # the title's translation is the schedule's (see the content tests)
+    event = next(e for e in calendar.walk("VEVENT") if str(e["UID"]) == f"{LEE}.summit@visitcal")
+    assert event["SUMMARY"].params["LANGUAGE"] == lang
+    assert event["LOCATION"].params["LANGUAGE"] == lang
+    # The description ("Formal summit meeting ...") has no translation: it says no language.
+    assert "LANGUAGE" not in event["DESCRIPTION"].params
 
 
 def test_the_default_language_is_one_feed_and_a_bad_language_names_the_parameter(
@@ -117,8 +128,13 @@ def test_the_calendar_name_says_the_language(http: httpx.Client) -> None:
     calendar = Calendar.from_ical(http.get("/feeds/all.ics?lang=ja").content)
     assert str(calendar["X-WR-CALNAME"]) == "visitcal: すべての公式訪問 (日本語)"
     whole = Calendar.from_ical(http.get(f"/feeds/visits/{MELONI}.ics?lang=it").content)
+    assert str(whole["X-WR-CALNAME"]) == (
+        "Il Presidente del Consiglio Giorgia Meloni in visita in Giappone (Italiano)"
+    )
     summit = next(iter(whole.walk("VEVENT")))
-    assert str(summit["SUMMARY"]).endswith("(data e orario da confermare)")
+    assert str(summit["SUMMARY"]) == (
+        "Vertice con il Primo Ministro Takai (data e orario da confermare)"
+    )
 
 
 def segment(precision: str, part: str | None, start: datetime, end: datetime) -> SimpleNamespace:

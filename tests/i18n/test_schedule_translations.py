@@ -1,0 +1,81 @@
+"""Schedule texts in several languages: a schedule file and the organizer API give them per
+language, bad ones are refused naming the field, and changing none keeps SEQUENCE."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from service.errors import InputError
+from service.schedules.content_language import localized
+from service.schedules.editing import change_segment, segment_row
+from service.schedules.files import parse_schedule
+from service.services import Services
+from tests.helpers.services import LEE, SEED_VISITS, load_seed
+
+WINDOWS = {"afternoon": (datetime(2026, 1, 1, 13).time(), datetime(2026, 1, 1, 18).time())}
+SCHEDULE = """\
+[visit]
+slug = "v"
+title = "A visit"
+first_day = 2026-01-13
+last_day = 2026-01-13
+translations.ja = {{ title = "訪問" }}
+[visit.guest]
+name = "Guest"
+
+[[segment]]
+id = "talks"
+title = "Talks"
+kind = "meeting"
+date = 2026-01-13
+{line}
+"""
+
+
+def test_a_schedule_file_gives_texts_per_language() -> None:
+    line = 'translations.ko = { title = "회담", location = "서울" }'
+    schedule = parse_schedule(SCHEDULE.format(line=line), Path("v.toml"), WINDOWS)
+    assert schedule.visit.translations == {"ja": {"title": "訪問"}}
+    talks = schedule.segments[0]
+    assert talks.translations == {"ko": {"title": "회담", "location": "서울"}}
+    assert localized(talks, "title", "ko") == "회담"
+    assert localized(talks, "title", "it") == "Talks"  # no Italian: the default, never empty
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('translations.fr = { title = "Pourparlers" }', "'fr' is not one of ja, ko, it"),
+        ('translations.ja = { kind = "会談" }', "ja.kind is not a text that has translations"),
+        (f'translations.ja = {{ title = "{"長" * 301}" }}', "ja.title is longer than 300"),
+    ],
+)
+def test_a_bad_translation_is_refused_naming_file_line_and_field(line: str, reason: str) -> None:
+    with pytest.raises(InputError) as raised:
+        parse_schedule(SCHEDULE.format(line=line), Path("v.toml"), WINDOWS)
+    assert "translations" in str(raised.value)
+    assert reason in str(raised.value)
+    assert "v.toml:" in str(raised.value)
+
+
+def test_the_seed_visits_translate_titles_and_places(seeded_sqlite: Services) -> None:
+    summit = segment_row(seeded_sqlite.catalog, LEE, "summit")
+    assert localized(summit, "title", "ja") == "首脳会談"
+    assert localized(summit, "location", "ko") == "나라"
+    assert summit.sequence == 0
+    assert (SEED_VISITS / f"{LEE}.toml").read_text(encoding="utf-8").count("translations.") >= 3
+
+
+def test_the_organizer_api_changes_one_languages_texts(seeded_sqlite: Services) -> None:
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    texts = {"ja": {"title": "首脳会談（拡大会合）", "location": "奈良"}}
+    change_segment(seeded_sqlite.catalog, LEE, "summit", {"translations": texts}, "test", now)
+    summit = segment_row(seeded_sqlite.catalog, LEE, "summit")
+    assert summit.translations == texts
+    assert summit.sequence == 1  # a text changed: calendars are told
+    assert summit.title == "Summit meeting"
+    load_seed(seeded_sqlite)  # the unchanged file is not applied again
+    assert segment_row(seeded_sqlite.catalog, LEE, "summit").translations == texts
