@@ -246,6 +246,21 @@ def _queue_notices(
             )
         )
     }
+    # A burst of edits across a visit is told in one message: a follower's notices about one
+    # visit share the first one's due instant (the worker sends those due together as one).
+    visit_due: dict[str, datetime] = {}
+    for other in session.exec(
+        select(Reminder)
+        .join(Segment, col(Segment.id) == col(Reminder.segment_id))
+        .where(
+            col(Segment.visit_id) == visit.id,
+            col(Reminder.state) == "pending",
+            col(Reminder.kind).in_(NOTICE_KINDS),
+        )
+    ):
+        known = visit_due.get(other.subscription_id)
+        if known is None or other.due_at < known:
+            visit_due[other.subscription_id] = other.due_at
     soonest: dict[str, datetime] = {}
     for planned in session.exec(
         select(Reminder).where(
@@ -267,6 +282,8 @@ def _queue_notices(
         due = now + debounce
         if subscription.id in soonest:
             due = max(now, min(due, soonest[subscription.id]))
+        if subscription.id in visit_due:
+            due = min(due, visit_due[subscription.id])
         row: Reminder | None = pending.get(subscription.id)
         if row is None:
             row = Reminder(

@@ -149,3 +149,15 @@ def compose(
         _("Unsubscribe: {url}").format(url=links.unsubscribe),
     ]
     return Message(title=title, body="\n".join(lines) + "\n")
+
+
+def compose_digest(
+    messages: Sequence[Message], visit: Visit, lang: str = DEFAULT_LANGUAGE
+) -> Message:
+    """Several notices about one visit as one message: a burst of edits told once. The titles
+    first, then each notice in full."""
+    _ = gettext_for(lang)
+    title = _("{count} changes: {visit}").format(count=len(messages), visit=visit.title)
+    lines = [title, "", *(f"- {message.title}" for message in messages), ""]
+    body = "\n".join(lines) + "\n" + "\n———\n\n".join(message.body for message in messages)
+    return Message(title=title, body=body)

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
@@ -22,18 +23,21 @@ from service.db import Database
 from service.errors import Busy
 from service.models import Reminder, Segment, Subscription, Visit, WorkerProcess
 from service.reminders.channel_policy import scheme_of
-from service.reminders.channels import Sender
+from service.reminders.channels import Outcome, Sender
 from service.reminders.health import beat, forget_worker, note_channel_errors
 from service.reminders.invitations import mail_extras
+from service.reminders.mail_message import MailExtras
 from service.reminders.message_ids import message_id
 from service.reminders.notice_changes import Difference, differences
 from service.reminders.queue import Claimed, Fate, ReminderQueue
-from service.reminders.text import Links, compose
+from service.reminders.text import Links, compose, compose_digest
 from service.settings import Settings
 from service.signing import server_secret
 from service.urls import segment_download, unsubscribe_link, visit_feed
 
 log = logging.getLogger("visitcal.worker")
+# Notices that a follower gets as one message when several about one visit fall due together.
+DIGESTED = ("moved", "refined", "cancelled")
 
 
 class ReminderWorker:
@@ -261,6 +265,7 @@ class ReminderWorker:
                 )
             }
         fates = []
+        sendable: list[_Item] = []
         for reminder in claimed:
             subscription = subscriptions[reminder.subscription_id]
             segment = segments[reminder.segment_id]
@@ -278,41 +283,74 @@ class ReminderWorker:
                 # Sent after the segment began, a reminder is noise: it is recorded, not sent.
                 fates.append(Fate(reminder.id, "missed", now, "segment had started"))
             else:
-                flight.start(reminder.id)
-                try:
-                    self.pool.submit(
-                        self._send_and_record, flight, reminder, subscription, segment, visit
-                    )
-                except BaseException:  # the pool is shut down: the claim expires
-                    flight.end(reminder.id, None)
-                    raise
+                sendable.append(_Item(reminder, subscription, segment, visit))
+        for group in notice_groups(sendable):
+            for item in group:
+                flight.start(item.reminder.id)
+            try:
+                self.pool.submit(self._send_and_record, flight, group)
+            except BaseException:  # the pool is shut down: the claims expire
+                for item in group:
+                    flight.end(item.reminder.id, None)
+                raise
         self._recorder.add(fates)
 
-    def _send_and_record(
-        self,
-        flight: _Flight,
-        reminder: Claimed,
-        subscription: Subscription,
-        segment: Segment,
-        visit: Visit,
-    ) -> None:
+    def _send_and_record(self, flight: _Flight, group: list[_Item]) -> None:
+        """Deliver one message: a reminder or notice, or several notices about one visit to one
+        follower told at once (a burst of edits), each recorded with the one outcome."""
         error = None
         try:
-            self._recorder.add([self._send(reminder, subscription, segment, visit)])
-        except Exception as failure:  # raised again by run_due; the claim expires
+            if len(group) == 1:
+                item = group[0]
+                fates = [self._send(item.reminder, item.subscription, item.segment, item.visit)]
+            else:
+                fates = self._send_digest(group)
+            self._recorder.add(fates)
+        except Exception as failure:  # raised again by run_due; the claims expire
             error = failure
         finally:
-            flight.end(reminder.id, error)
+            for item in group:
+                flight.end(item.reminder.id, error)
 
-    def _send(
-        self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
-    ) -> Fate:
+    def _send_digest(self, group: list[_Item]) -> list[Fate]:
+        first = group[0]
+        subscription, visit = first.subscription, first.visit
+        links = self._links(subscription, first.segment, visit)
+        messages = [
+            compose(
+                item.reminder.kind,
+                item.segment,
+                visit,
+                subscription.timezone,
+                0,
+                self._links(subscription, item.segment, visit),
+                changes=self._differences(item.reminder, item.segment),
+                lang=subscription.language,
+            )
+            for item in group
+        ]
+        digest = compose_digest(messages, visit, subscription.language)
+        outcome = self.sender.send(
+            subscription.channel,
+            digest.title,
+            digest.body,
+            message_id=message_id(first.reminder.id, first.reminder.due_at),
+            extras=MailExtras(unsubscribe=links.unsubscribe),
+        )
+        return [self._fate(item.reminder, subscription, outcome, late=False) for item in group]
+
+    def _links(self, subscription: Subscription, segment: Segment, visit: Visit) -> Links:
         base = self.settings.base_url
-        links = Links(
+        return Links(
             segment_ics=segment_download(base, visit.slug, segment.key),
             visit_feed=visit_feed(base, visit.slug),
             unsubscribe=unsubscribe_link(base, self._secret, subscription.id),
         )
+
+    def _send(
+        self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
+    ) -> Fate:
+        links = self._links(subscription, segment, visit)
         now = self.clock()
         late_after = timedelta(seconds=self.settings.late_after_seconds)
         late = reminder.late or now - reminder.due_at > late_after
@@ -339,6 +377,12 @@ class ReminderWorker:
                 self.settings, reminder.kind, subscription, segment, links.unsubscribe
             ),
         )
+        return self._fate(reminder, subscription, outcome, late)
+
+    def _fate(
+        self, reminder: Claimed, subscription: Subscription, outcome: Outcome, late: bool
+    ) -> Fate:
+        """What became of a delivery, from the channel's answer: sent, retried later or failed."""
         now = self.clock()
         if outcome.ok:
             return Fate(reminder.id, "sent", now, outcome.answer, late=late, due_at=reminder.due_at)
@@ -374,6 +418,32 @@ class ReminderWorker:
                     self._told.clear()
                 self._told[key] = found
             return found
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A claimed reminder with its rows, ready to send."""
+
+    reminder: Claimed
+    subscription: Subscription
+    segment: Segment
+    visit: Visit
+
+
+def notice_groups(items: list[_Item]) -> list[list[_Item]]:
+    """One group per message: the change notices of one follower about one visit that fall due
+    together become one (the planner gives a burst one due instant); everything else, and any
+    notice that carries its own calendar invitation, goes alone."""
+    groups: dict[tuple[str, int, object], list[_Item]] = {}
+    alone: list[list[_Item]] = []
+    for item in items:
+        grouped = item.reminder.kind in DIGESTED and not item.subscription.invitations
+        if not grouped:
+            alone.append([item])
+            continue
+        key = (item.subscription.id, item.segment.visit_id, item.reminder.due_at)
+        groups.setdefault(key, []).append(item)
+    return alone + list(groups.values())
 
 
 class _Flight:

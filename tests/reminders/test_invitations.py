@@ -165,3 +165,31 @@ def test_invitations_are_for_email_only(services_with: Callable[..., Services]) 
     with pytest.raises(InputError) as refused:
         create_subscription(services.db, services.settings, request, utc_now())
     assert refused.value.field == "invitations"
+
+
+def test_a_burst_of_edits_across_a_visit_is_one_message(
+    services_with: Callable[..., Services],
+) -> None:
+    from tests.helpers.receivers import HttpReceiver
+
+    services = services_with(notice_debounce_seconds=1)
+    start = whole_second(3600)
+    tz = daytime_zone(start, start + timedelta(hours=4))
+    segments = [Seg("talks", "Talks", start=start), Seg("lunch", "Lunch", start=start, kind="meal")]
+    apply(services, SLUG, segments, tz)
+    with HttpReceiver() as http:
+        request = SubscriptionRequest(channel=http.url("f"), visits=[SLUG], offsets=["1m"])
+        create_subscription(services.db, services.settings, request, utc_now(), confirmed=True)
+        with worker_in_process(services):
+            later = [
+                Seg(s.key, s.title, start=start + timedelta(hours=1), kind=s.kind) for s in segments
+            ]
+            apply(services, SLUG, later[:1], tz)  # one edit, then the other a moment later
+            apply(services, SLUG, later, tz)
+            [arrival] = http.wait_accepted(1, timeout=10)
+            assert not wait_until(lambda: len(http.requests) > 1, 2)
+    assert arrival.title.startswith("2 changes: ")
+    assert "Changed: Talks" in arrival.body and "Changed: Lunch" in arrival.body
+    with services.db.session() as session:
+        notices = session.exec(select(Reminder).where(col(Reminder.kind) == "moved")).all()
+    assert len(notices) == 2 and {n.state for n in notices} == {"sent"}
