@@ -329,7 +329,9 @@ def worker(
 
 @app.command()
 def subscribe(
-    channel: Annotated[str, typer.Option(help="An Apprise URL: mailto://, json://, ntfy://, ...")],
+    channel: Annotated[
+        str, typer.Option(help="An email address, or an Apprise URL: ntfy://, json://, ...")
+    ],
     visit: Annotated[
         list[str] | None, typer.Option(help="A visit slug to follow (repeatable).")
     ] = None,

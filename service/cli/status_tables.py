@@ -9,6 +9,7 @@ from rich.table import Table
 
 from service.clock import utc_now
 from service.reminders.health import channel_errors, queue_figures, workers
+from service.reminders.outbox import where_mail_goes
 from service.services import Services
 
 
@@ -31,6 +32,7 @@ def print_status(services: Services, out: Console) -> None:
         f"queue: {queue.due:,} due and waiting, {queue.claimed:,} being delivered; {oldest}",
         highlight=False,
     )
+    out.print(f"mail: {where_mail_goes(services.settings)}", highlight=False, soft_wrap=True)
     seen = workers(services.db, now, services.settings.heartbeat_seconds)
     alive = sum(w.alive for w in seen)
     out.print(f"workers: {alive} alive, {len(seen) - alive} silent", highlight=False)

@@ -197,6 +197,8 @@ def test_without_a_relay_mail_is_kept_and_shown_by_the_mail_command(sqlite_url: 
     assert "To: new@example.test" in shown.output
     missing = invoke(env, "mail", "show", "nothing-like-it")
     assert missing.exit_code == 2
+    status = invoke(env, "status")
+    assert status.exit_code == 0 and "mail: Email is not sent" in status.output
     _, message = store.get(kept.id)
     assert readable_text(message).strip() == "Go: x"
 
