@@ -31,4 +31,11 @@ def ask_confirmation(
     secret = server_secret(services.db, services.settings.secret_key)
     link = confirm_link(services.settings.base_url, secret, subscription.id)
     hours = services.settings.confirm_within_hours
-    background.add_task(send_confirmation, sender(request), subscription.channel, link, hours)
+    background.add_task(
+        send_confirmation,
+        sender(request),
+        subscription.channel,
+        link,
+        hours,
+        subscription.language,
+    )

@@ -197,3 +197,24 @@ def test_a_subscription_keeps_its_language(http: httpx.Client) -> None:
     bad = http.post("/subscriptions", json={"channel": "json://127.0.0.1:9/x", "language": "fr"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"][-1] == "language"
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "line"),
+    [
+        ("ja", "visitcal リマインダーの確認",
+         "受け取るには、48 時間以内にこのリンクを開いて「確認する」を押してください："),
+        ("ko", "visitcal 알림 확인",
+         "알림을 받으려면 48시간 안에 이 링크를 열고 ‘확인’을 누르세요:"),
+        ("it", "Conferma i tuoi promemoria di visitcal",
+         "Per riceverli, apri questo link e premi Conferma (entro 48 ore):"),
+    ],
+)  # fmt: skip
+def test_the_confirmation_message_comes_in_the_language_chosen_at_sign_up(
+    lang: str, title: str, line: str
+) -> None:
+    from service.reminders.confirmation import confirmation_message
+
+    subject, body = confirmation_message("https://v.test/c", 48, lang)
+    assert subject == title
+    assert line in body.splitlines()
