@@ -38,6 +38,21 @@ STATUSES = ("TENTATIVE", "CONFIRMED", "CANCELLED")
 PARTS_OF_DAY = ("morning", "afternoon", "evening")
 # A visit lasts days: more occurrences than this within it is a runaway rule, not a schedule.
 MAX_OCCURRENCES = 500
+# Work an import may cost, whatever it keeps: a 200-byte rule ticking every second since 1900
+# would have the expansion walk billions of occurrences to reach the visit's days.
+MAX_RULE_STEPS = 100_000  # occurrences a rule may have from its DTSTART to the window's end
+MAX_EVENTS = 2_000  # VEVENTs in one calendar
+MAX_DEPTH = 8  # components nested (VCALENDAR > VEVENT > VALARM is 3)
+MAX_RDATES = 1_000
+_FREQ_SECONDS = {
+    "SECONDLY": 1,
+    "MINUTELY": 60,
+    "HOURLY": 3600,
+    "DAILY": 86400,
+    "WEEKLY": 7 * 86400,
+    "MONTHLY": 28 * 86400,
+    "YEARLY": 365 * 86400,
+}
 
 
 class CalendarFormatError(ValueError):
@@ -146,6 +161,10 @@ def _scan(text: str) -> _Component:
         if root is None and (name != "BEGIN" or value.upper() != "VCALENDAR"):
             raise _not_icalendar(number, line)
         if name == "BEGIN":
+            if len(stack) >= MAX_DEPTH:
+                raise CalendarFormatError(
+                    value.upper() or "BEGIN", f"nested more than {MAX_DEPTH} deep", number
+                )
             component = _Component(value.upper(), number)
             if stack:
                 stack[-1].children.append(component)
@@ -247,6 +266,11 @@ def parse_calendar(
     text = _decode(data)
     root = _scan(text)
     _check_zones(root)
+    scanned_events = sum(1 for _ in root.walk("VEVENT"))
+    if scanned_events > MAX_EVENTS:
+        raise CalendarFormatError(
+            "VCALENDAR", f"has {scanned_events:,} events, more than {MAX_EVENTS:,}", root.line
+        )
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except Exception as error:  # the scan catches structure; this is what icalendar refuses
@@ -272,6 +296,7 @@ def parse_calendar(
     recurring: dict[str, _Component] = {}
     for event, place in zip(standard.walk("VEVENT"), scanned, strict=True):
         if "RRULE" in event or "RDATE" in event:
+            _check_rule_size(event, place, window[1])
             recurring.setdefault(str(event["UID"]).strip(), place)
     found: list[ImportedEvent] = []
     for event, place in zip(standard.walk("VEVENT"), scanned, strict=True):
@@ -281,6 +306,38 @@ def parse_calendar(
     if recurring:
         found.extend(_occurrences(standard, recurring, window, own_zone is not None))
     return found
+
+
+def _check_rule_size(event: icalendar.Event, place: _Component, until: datetime) -> None:
+    """Refuse a rule whose expansion up to `until` would take more than MAX_RULE_STEPS
+    occurrences (counted from its DTSTART, where the expansion starts, BYxxx lists included)."""
+    label = _label(place)
+    rdates = event.get("RDATE")
+    count = sum(len(r.dts) for r in (rdates if isinstance(rdates, list) else [rdates]) if r)
+    if count > MAX_RDATES:
+        raise CalendarFormatError(
+            f"{label}.RDATE", f"more than {MAX_RDATES:,} dates", place.line_of("RDATE")
+        )
+    rules = event.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
+        freq = str((rule.get("FREQ") or [""])[0]).upper()
+        interval = int((rule.get("INTERVAL") or [1])[0] or 1)
+        start: Any = event["DTSTART"]
+        first = _as_instant(start.dt, until.tzinfo)
+        span = max(0.0, (until - first).total_seconds())
+        steps = span / (_FREQ_SECONDS.get(freq, 1) * max(1, interval)) + 1
+        for part, values in rule.items():
+            if part.startswith("BY") and part != "BYSETPOS":
+                steps *= max(1, len(values))
+        if rule.get("COUNT"):
+            steps = min(steps, int(rule["COUNT"][0]))
+        if steps > MAX_RULE_STEPS:
+            raise CalendarFormatError(
+                f"{label}.RRULE",
+                f"repeats about {steps:,.0f} times from DTSTART to the visit's last day, "
+                f"more than {MAX_RULE_STEPS:,} (start the series closer to the visit)",
+                place.line_of("RRULE"),
+            )
 
 
 def _decode(data: bytes) -> str:

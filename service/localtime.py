@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from service.input_rules import canonical_zone, canonical_zones
 
 
 def zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name, or ValueError with a reason a user understands."""
     if not name or name != name.strip() or name.startswith("/") or ".." in name:
         raise ValueError(f"{name!r} is not an IANA time zone")
+    canonical_zone(name)  # not "localtime", "Factory", "posix/..." nor "right/...": one meaning
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, IsADirectoryError, UnicodeError):
@@ -17,7 +20,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 def is_zone(name: str) -> bool:
-    return name in available_timezones()
+    return name in canonical_zones()
 
 
 def local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:

@@ -93,6 +93,11 @@ class Segment(SQLModel, table=True):
     content_hash: str = ""
     created_at: datetime = _instant()
     changed_at: datetime = _instant()
+    # The last change public feeds show (its own while public; entering or leaving them): a
+    # public feed's Last-Modified, which must not move when only a restricted segment changes.
+    public_changed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
     # The segment's VEVENT, rendered when the segment is written, so that a feed is assembled
     # from stored bytes rather than rendered on every change or restart.
     ics: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

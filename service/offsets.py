@@ -28,6 +28,10 @@ def parse_offset(text: str) -> timedelta:
         raise ValueError(f"{text!r} is not a duration (e.g. 1d, 1h, 15m or PT15M)")
     if value <= timedelta(0):
         raise ValueError(f"{text!r} must be more than zero")
+    if value < timedelta(seconds=1):
+        raise ValueError(f"{text!r} must be at least one second")
+    if value % timedelta(seconds=1):
+        raise ValueError(f"{text!r} is not a whole number of seconds")
     if value > MAX_OFFSET:
         raise ValueError(f"{text!r} is more than 30 days")
     return value

@@ -102,6 +102,16 @@ class Settings(BaseSettings):
     # Log lines: "text" (one line per event) or "json" (one JSON object per line).
     log_format: Literal["text", "json"] = "text"
     log_level: str = "info"
+    # Requests: every body is bounded while it is read (413); an import's .ics may be larger
+    # (import_max_bytes). Anonymous writes (sign-ups, confirmations, unsubscribes) are limited
+    # per client address: a burst, then so many a minute (429 with Retry-After); counted in each
+    # API process's memory.
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    anonymous_write_burst: int = Field(default=10, gt=0)
+    anonymous_writes_per_minute: float = Field(default=6, gt=0)
+    # Behind a reverse proxy that sets X-Forwarded-For: the client is the address it appended.
+    # Off, that header is ignored (anyone could write it).
+    trust_proxy_headers: bool = False
     # Importing calendars (`visitcal import`, POST /visits/{slug}/import)
     import_max_bytes: int = Field(default=5_000_000, gt=0)  # an .ics file or download
     import_timeout_seconds: float = Field(default=15, gt=0)  # a URL's whole download

@@ -121,6 +121,9 @@ def _uvicorn_options(services: Services, host: str, port: int) -> dict[str, Any]
         "log_level": services.settings.log_level.lower(),
         "log_config": None,  # our handler (service.logs), text or JSON, for uvicorn's lines too
         "access_log": False,
+        # uvicorn would otherwise believe X-Forwarded-For from any local peer; whether a proxy
+        # is trusted is the setting trust_proxy_headers (service/web/rate_limit.py).
+        "proxy_headers": False,
     }
 
 
@@ -199,6 +202,7 @@ def import_(
     public segments missing from the calendar are cancelled. Prints the changes as a table."""
     from service.cli.import_table import import_summary, import_table
     from service.schedules.calendar_import import import_calendar, read_source
+    from service.schedules.remote_calendar import public_source
 
     with _services() as services:
         services.db.migrate()
@@ -208,7 +212,7 @@ def import_(
             visit,
             data,
             source=source,
-            actor=f"import:{source}",
+            actor=f"import:{public_source(source)}",
             now=datetime.now(UTC),
             dry_run=dry_run,
         )

@@ -180,7 +180,7 @@ class FeedStore:
                 if key.scope == "segment":
                     in_scope.append(_SEGMENT.c.key == key.segment)
             shown = _shown(key)
-            summary = _zone_summary(connection, shown, in_scope)
+            summary = _zone_summary(connection, shown, in_scope, key.restricted)
             if key.filter.lang:
                 events = self._translated_events(connection, shown, in_scope, key.filter)
             else:
@@ -369,11 +369,16 @@ def _shown(key: FeedKey) -> ColumnElement[bool]:
 
 
 def _zone_summary(
-    connection: Connection, shown: ColumnElement[bool], in_scope: list[ColumnElement[bool]]
+    connection: Connection,
+    shown: ColumnElement[bool],
+    in_scope: list[ColumnElement[bool]],
+    restricted: bool,
 ) -> list[Any]:
     """Per zone and shown-or-not: the first start, last end and latest change."""
-    # Every visibility counts for Last-Modified: a segment that leaves the public feed changes
-    # it too.
+    # Every visibility counts for Last-Modified (a segment that leaves the public feed changes
+    # it too), but for a public feed only as public_changed_at says: a change to a restricted
+    # segment alone leaves the feed's bytes, and so its date, as they are.
+    changed = _SEGMENT.c.changed_at if restricted else _SEGMENT.c.public_changed_at
     return list(
         connection.execute(
             select(
@@ -381,7 +386,7 @@ def _zone_summary(
                 shown.label("public"),
                 func.min(_SEGMENT.c.start_at),
                 func.max(_SEGMENT.c.end_at),
-                func.max(_SEGMENT.c.changed_at),
+                func.max(changed),
             )
             .where(*in_scope)
             .group_by(_SEGMENT.c.timezone, shown)
@@ -396,4 +401,5 @@ def _zones_and_last_modified(
     zones = [
         ZoneUse(tzid, first.year, last.year) for tzid, shown, first, last, _ in summary if shown
     ]
-    return zones, max([*modified, *(changed for *_, changed in summary)])
+    changes = [changed for *_, changed in summary if changed is not None]
+    return zones, max([*modified, *changes])

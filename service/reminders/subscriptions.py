@@ -5,14 +5,22 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from service.db import Database
 from service.errors import InputError, NotFound, Unauthorized
+from service.input_rules import Item, Line, one_line
 from service.localtime import zone
 from service.metrics import CONFIRMATIONS, SIGN_UPS
 from service.models import Reminder, Segment, Subscription, Visit
@@ -25,6 +33,8 @@ from service.settings import Settings
 from service.signing import new_token, token_hash, token_matches
 
 Language = Literal["en", "ja", "ko", "it"]  # service.i18n.LANGUAGES (a test holds them equal)
+Slug = Annotated[str, StringConstraints(max_length=120), AfterValidator(one_line)]
+Offset = Annotated[str, StringConstraints(max_length=20), AfterValidator(one_line)]
 Kind = Literal[
     "arrival", "meeting", "meal", "ceremony", "exchange", "community", "press", "departure", "other"
 ]
@@ -34,19 +44,19 @@ class SubscriptionRequest(BaseModel):
     """What a follower asks for. Nothing to follow means every public segment."""
 
     model_config = ConfigDict(extra="forbid")
-    channel: str = Field(
+    channel: Line = Field(
         max_length=2000,
         description="An email address, or an Apprise URL (ntfy://, json://, slack://, ...)",
     )
-    visits: list[str] = Field(default_factory=list, max_length=100)
-    kinds: list[Kind] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    offsets: list[str] | None = Field(
+    visits: list[Slug] = Field(default_factory=list, max_length=100)
+    kinds: list[Kind] = Field(default_factory=list, max_length=20)
+    tags: list[Item] = Field(default_factory=list, max_length=50)
+    offsets: list[Offset] | None = Field(
         default=None, max_length=10, description='e.g. ["1d", "1h", "15m"] or ISO 8601 ("PT15M")'
     )
-    timezone: str = Field(default="UTC", max_length=64, description="The follower's IANA zone")
+    timezone: Line = Field(default="UTC", max_length=64, description="The follower's IANA zone")
     language: Language = Field(default="en", description="Reminders and notices in: en, ja, ko, it")
-    label: str = Field(default="", max_length=200)
+    label: Line = Field(default="", max_length=200)
     invitations: bool = Field(
         default=False,
         description="Email only: each segment also arrives as a calendar invitation (iMIP) "
@@ -56,14 +66,14 @@ class SubscriptionRequest(BaseModel):
 
 class SubscriptionChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: str | None = Field(default=None, max_length=2000)
-    visits: list[str] | None = Field(default=None, max_length=100)
-    kinds: list[Kind] | None = None
-    tags: list[str] | None = Field(default=None, max_length=50)
-    offsets: list[str] | None = Field(default=None, max_length=10)
-    timezone: str | None = Field(default=None, max_length=64)
+    channel: Line | None = Field(default=None, max_length=2000)
+    visits: list[Slug] | None = Field(default=None, max_length=100)
+    kinds: list[Kind] | None = Field(default=None, max_length=20)
+    tags: list[Item] | None = Field(default=None, max_length=50)
+    offsets: list[Offset] | None = Field(default=None, max_length=10)
+    timezone: Line | None = Field(default=None, max_length=64)
     language: Language | None = None
-    label: str | None = Field(default=None, max_length=200)
+    label: Line | None = Field(default=None, max_length=200)
     invitations: bool | None = None
 
 

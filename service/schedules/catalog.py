@@ -344,6 +344,7 @@ class Catalog:
             "content_hash": _digest(fields),
             "created_at": write.now,
             "changed_at": write.now,
+            "public_changed_at": write.now if fields["visibility"] == "public" else None,
             **fields,
         }
         # New segments go in with one multi-row INSERT: building an ORM object per segment
@@ -369,7 +370,7 @@ class Catalog:
         before = segment_columns(segment)
         for name, value in fields.items():
             setattr(segment, name, value)
-        self._bump(segment, digest, write.now)
+        self._bump(segment, digest, write.now, before["visibility"] == "public")
         if segment_input.sequence is not None:
             segment.sequence = max(segment.sequence, segment_input.sequence)
         self._store(write.session, segment, write.visit)
@@ -382,18 +383,20 @@ class Catalog:
         before = segment_columns(segment)
         segment.status = "cancelled"
         after = segment_columns(segment)
-        self._bump(segment, _digest(after), write.now)
+        self._bump(segment, _digest(after), write.now, segment.visibility == "public")
         self._store(write.session, segment, write.visit)
         write.written.append((segment, "cancelled", segment.start_at))
         write.record(segment.key, "cancelled", before, after)
 
     @staticmethod
-    def _bump(segment: Segment, digest: str, now: datetime) -> None:
+    def _bump(segment: Segment, digest: str, now: datetime, was_public: bool) -> None:
         segment.sequence += 1
         segment.content_hash = digest
         # DTSTAMP and LAST-MODIFIED come from changed_at and are written in whole seconds: a
         # second change within the same second must still move them forward.
         segment.changed_at = max(now, segment.changed_at + timedelta(seconds=1))
+        if was_public or segment.visibility == "public":  # public feeds' bytes change too
+            segment.public_changed_at = segment.changed_at
 
     def _store(self, session: Session, segment: Segment, visit: Visit) -> None:
         # The VEVENT needs no database id, so a bulk load renders and adds without flushing.

@@ -33,15 +33,35 @@ class ChangeView:
         return f"{what} {self.kind}: {', '.join(fields)}"
 
 
-def _restricted(change: Change, restricted_keys: set[str]) -> bool:
-    sides = [change.before or {}, change.after or {}]
-    return change.segment_key in restricted_keys or any(
-        side.get("visibility") == "restricted" for side in sides
-    )
+def publicly_visible(changes: list[Change], restricted_now: set[str]) -> list[Change]:
+    """The changes a public reader may see, oldest first. Each segment's visibility is replayed
+    through its history: a change is public only if its segment was public before and after
+    it, so what happened while a segment was restricted stays hidden after it is published."""
+    visible: dict[str, bool] = {}
+    shown = []
+    for change in changes:
+        key = change.segment_key
+        if not key:  # the visit itself
+            shown.append(change)
+            continue
+        before, after = change.before or {}, change.after or {}
+        if key in visible:
+            was = visible[key]
+        elif "visibility" in before:
+            was = before["visibility"] == "public"
+        elif change.kind == "added":  # "added" rows carry every field
+            was = after.get("visibility", "public") == "public"
+        else:  # a history older than its visibility: the segment counts as what it is now
+            was = key not in restricted_now
+        now = after["visibility"] == "public" if "visibility" in after else was
+        visible[key] = now
+        if was and now:
+            shown.append(change)
+    return shown
 
 
 def public_changes(db: Database, slug: str, limit: int = 200) -> tuple[Visit, list[ChangeView]]:
-    """Newest first; changes that touch restricted segments are left out."""
+    """Newest first; changes that touch a segment while it is or was restricted are left out."""
     with db.session() as session:
         visit = visit_by_slug(session, slug)
         restricted = set(
@@ -54,15 +74,15 @@ def public_changes(db: Database, slug: str, limit: int = 200) -> tuple[Visit, li
         rows = session.exec(
             select(Change)
             .where(Change.visit_id == visit.id)
-            .order_by(col(Change.at).desc(), col(Change.id).desc())
-            .limit(limit)
+            .order_by(col(Change.at), col(Change.id))
         ).all()
-    views = [
+    shown = publicly_visible(list(rows), restricted)
+    # Still restricted now: nothing of it, whatever the replay says.
+    shown = [c for c in shown if c.segment_key not in restricted]
+    return visit, [
         ChangeView(c.id or 0, c.segment_key, c.kind, c.actor, c.at, c.before, c.after)
-        for c in rows
-        if not _restricted(c, restricted)
+        for c in reversed(shown[-limit:])
     ]
-    return visit, views
 
 
 def atom_feed(base_url: str, visit: Visit, changes: list[ChangeView]) -> bytes:

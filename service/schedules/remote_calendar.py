@@ -8,7 +8,12 @@ usual): a name that resolves to a public address when checked and to 127.0.0.1 w
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+from pathlib import PurePath
+from typing import Any
 
 import httpx
 
@@ -18,6 +23,21 @@ from service.settings import Settings
 
 MAX_REDIRECTS = 5
 SCHEMES = ("http", "https")
+
+
+def public_source(source: str) -> str:
+    """An import's source as the public history may show it: a URL's scheme, host and port only
+    (its user, password, query and path can be secrets: a private calendar's address is its
+    key), a file's name without its folders."""
+    try:
+        parsed = httpx.URL(source)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        parsed = None
+    if parsed is not None and parsed.scheme and parsed.host:
+        port = f":{parsed.port}" if parsed.port else ""
+        hidden = "/…" if parsed.raw_path not in (b"", b"/") else ""
+        return f"{parsed.scheme}://{parsed.host}{port}{hidden}"
+    return PurePath(source).name or "calendar"
 
 
 def _refuse(url: str, reason: str) -> InputError:
@@ -61,12 +81,71 @@ def resolve_checked(
     return str(addresses[0])
 
 
+class _Deadline:
+    """One deadline for a whole fetch. httpx's timeouts are per read: a server that drips its
+    headers a byte at a time never trips them. At the deadline every connection the fetch
+    opened is shut down, which ends whatever read is waiting on it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    @property
+    def passed(self) -> bool:
+        return self._expired or time.monotonic() > self.at
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: learn each connection's socket as it is opened."""
+        if event != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets.append(sock)
+                if self._expired:
+                    _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def fetch_calendar(url: str, settings: Settings) -> bytes:
     """The body of `url` (at most import_max_bytes, within import_timeout_seconds in all), or
     InputError saying why not."""
+    timeout = settings.import_timeout_seconds
+    with _Deadline(timeout) as deadline:
+        try:
+            return _fetch(url, settings, deadline)
+        except InputError as error:
+            # A read cut off at the deadline fails as a broken connection: say what happened.
+            if deadline.passed and "did not answer" not in error.reason:
+                raise _refuse(url, f"did not answer within {timeout:g} s") from None
+            raise
+
+
+def _fetch(url: str, settings: Settings, deadline: _Deadline) -> bytes:
     limit = settings.import_max_bytes
     timeout = settings.import_timeout_seconds
-    deadline = time.monotonic() + timeout
     current = url
     # trust_env off: a proxy from the environment would fetch from where we did not check.
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
@@ -81,7 +160,8 @@ def fetch_calendar(url: str, settings: Settings) -> bytes:
                 "GET",
                 parsed.copy_with(host=address),
                 headers={"Host": parsed.netloc.decode("ascii"), "Accept": "text/calendar, */*"},
-                extensions={"sni_hostname": host} if parsed.scheme == "https" else {},
+                extensions={"trace": deadline.trace}
+                | ({"sni_hostname": host} if parsed.scheme == "https" else {}),
             )
             try:
                 response = client.send(request, stream=True)
@@ -97,7 +177,7 @@ def fetch_calendar(url: str, settings: Settings) -> bytes:
                     raise _refuse(
                         url, f"answered {response.status_code} {response.reason_phrase}".strip()
                     )
-                return _read_bounded(response, url, limit, deadline, timeout)
+                return _read_bounded(response, url, limit, deadline.at, timeout)
             finally:
                 response.close()
     raise _refuse(url, f"more than {MAX_REDIRECTS} redirects")

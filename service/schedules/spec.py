@@ -5,13 +5,24 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date as Date
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from service.input_rules import (
+    TEXT,
+    TITLE,
+    Day,
+    Item,
+    Line,
+    LocalTime,
+    Name,
+    Text,
+    multi_line,
+    one_line,
+)
 from service.localtime import local_instant, start_of_day, zone
 
 # The one pattern for slugs and segment ids: they appear in URLs and UIDs as they are.
@@ -32,8 +43,6 @@ Kind = Literal[
 PartOfDay = Literal["morning", "afternoon", "evening"]
 Windows = dict[str, tuple[time, time]]
 
-TITLE = 300
-TEXT = 20_000
 # The texts a schedule may give in other languages than its default one, and their limits.
 VISIT_TEXTS = {"title": TITLE, "place": TITLE, "description": TEXT}
 SEGMENT_TEXTS = {"title": TITLE, "location": TITLE, "description": TEXT}
@@ -60,6 +69,11 @@ def check_translations(value: Translations, texts: Mapping[str, int]) -> Transla
                 )
             if len(text) > texts[name]:
                 raise ValueError(f"translations: {lang}.{name} is longer than {texts[name]}")
+            rule = multi_line if name == "description" else one_line
+            try:
+                rule(text)
+            except ValueError as error:
+                raise ValueError(f"translations: {lang}.{name} {error}") from None
             if text.strip():
                 kept[name] = _newlines(text)
         if kept:
@@ -69,34 +83,34 @@ def check_translations(value: Translations, texts: Mapping[str, int]) -> Transla
 
 class Person(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=TITLE)
-    office: str = Field(default="", max_length=TITLE)
-    country: str = Field(default="", max_length=TITLE)
+    name: Line = Field(default="", max_length=TITLE)
+    office: Line = Field(default="", max_length=TITLE)
+    country: Line = Field(default="", max_length=TITLE)
 
 
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(default="", max_length=TITLE)
-    date: Date | None = None
-    url: str = Field(default="", max_length=2000)
+    name: Line = Field(default="", max_length=TITLE)
+    date: Day | None = None
+    url: Line = Field(default="", max_length=2000)
 
 
 class VisitSpec(BaseModel):
     """The [visit] table of a schedule file (and the body of the visit API)."""
 
     model_config = ConfigDict(extra="forbid")
-    slug: str
-    title: str = Field(min_length=1, max_length=TITLE)
-    timezone: str = "Asia/Tokyo"
-    first_day: Date
-    last_day: Date
+    slug: str = Field(max_length=120)
+    title: Line = Field(min_length=1, max_length=TITLE)
+    timezone: str = Field(default="Asia/Tokyo", max_length=64)
+    first_day: Day
+    last_day: Day
     status: Literal["announced", "confirmed", "postponed", "cancelled"] = "announced"
     guest: Person
     host: Person = Person()
-    place: str = Field(default="", max_length=TITLE)
-    description: str = Field(default="", max_length=TEXT)
+    place: Line = Field(default="", max_length=TITLE)
+    description: Text = Field(default="", max_length=TEXT)
     source: Source = Source()
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    tags: list[Item] = Field(default_factory=list, max_length=50)
     translations: Translations = Field(default_factory=dict)
 
     _slug = field_validator("slug")(check_name)
@@ -119,16 +133,6 @@ class VisitSpec(BaseModel):
         return self
 
 
-def _clock(value: Any) -> Any:
-    """Accept "15:00" (a string) or 15:00:00 (a TOML local time)."""
-    if isinstance(value, str):
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r} is not a time (HH:MM)") from None
-    return value
-
-
 def _newlines(value: Any) -> Any:
     """CRLF and CR as LF: iCalendar text has one kind of line break, so a text keeps its bytes
     through a feed and an import only if it is stored that way."""
@@ -142,28 +146,26 @@ class SegmentSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     _text = field_validator("title", "location", "description", mode="before")(_newlines)
-    id: str
-    title: str = Field(min_length=1, max_length=TITLE)
+    id: str = Field(max_length=120)
+    title: Line = Field(min_length=1, max_length=TITLE)
     kind: Kind
-    date: Date
-    end_date: Date | None = None
-    start: time | None = None
-    end: time | None = None
+    date: Day
+    end_date: Day | None = None
+    start: LocalTime | None = None
+    end: LocalTime | None = None
     part_of_day: PartOfDay | None = None
-    location: str = Field(default="", max_length=TITLE)
-    participants: list[str] = Field(default_factory=list, max_length=100)
+    location: Line = Field(default="", max_length=TITLE)
+    participants: list[Name] = Field(default_factory=list, max_length=100)
     status: Literal["tentative", "confirmed", "cancelled"] | None = None
     visibility: Literal["public", "restricted"] = "public"
-    description: str = Field(default="", max_length=TEXT)
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    description: Text = Field(default="", max_length=TEXT)
+    tags: list[Item] = Field(default_factory=list, max_length=50)
     translations: Translations = Field(default_factory=dict)
 
     @field_validator("translations")
     @classmethod
     def _translations(cls, value: Translations) -> Translations:
         return check_translations(value, SEGMENT_TEXTS)
-
-    _parse_start = field_validator("start", "end", mode="before")(_clock)
 
     _id = field_validator("id")(check_name)
 
@@ -252,8 +254,11 @@ def resolve_segment(spec: SegmentSpec, visit: VisitSpec, windows: Windows) -> Se
     elif spec.part_of_day is not None:
         precision, part = "part_of_day", spec.part_of_day
         opens, closes = windows[spec.part_of_day]
-        start_at = local_instant(spec.date, opens, tz)
-        end_at = local_instant(spec.date, closes, tz)
+        try:
+            start_at = local_instant(spec.date, opens, tz)
+            end_at = local_instant(spec.date, closes, tz)
+        except ValueError as error:  # the window opens or closes in a gap or fold of the zone
+            raise _FieldError("part_of_day", str(error)) from None
     else:
         precision, part = "day", None
         start_at = start_of_day(spec.date, tz)

@@ -14,6 +14,7 @@ from service.errors import Busy, InputError, Unauthorized, VisitcalError
 from service.schedules.spec import field_and_reason
 from service.services import Services
 from service.web import (
+    docs,
     feeds,
     history,
     imports,
@@ -23,8 +24,14 @@ from service.web import (
     subscriptions,
     visits,
 )
+from service.web.body_limit import BodyLimit
+from service.web.docs import site_files, swagger_files
 from service.web.feeds import FeedFastPath
 from service.web.html import render
+from service.web.organizer_gate import OrganizerGate
+from service.web.rate_limit import RateLimit
+from service.web.security_headers import SecurityHeaders
+from service.web.write_routes import WriteRoutes
 
 
 def _name_field(error: Any) -> dict[str, Any]:
@@ -63,12 +70,39 @@ def app_from_settings() -> ASGIApp:
     return create_app(Services.build(settings))
 
 
+def _guarded(api: FastAPI, services: Services) -> ASGIApp:
+    """The checks every request passes before FastAPI (feed GETs never reach them): security
+    headers on every answer, rate limits on anonymous writes, the organizer token before a
+    write body is read, the body limit."""
+    settings = services.settings
+    routes = WriteRoutes(api)
+    import_limit = max(settings.max_body_bytes, settings.import_max_bytes + 65_536)
+
+    def body_limit(path: str) -> int:
+        return import_limit if path.endswith("/import") else settings.max_body_bytes
+
+    app: ASGIApp = BodyLimit(api, body_limit)
+    app = OrganizerGate(app, routes, services.db)
+    app = RateLimit(
+        app,
+        routes.is_anonymous_write,
+        settings.anonymous_write_burst,
+        settings.anonymous_writes_per_minute,
+        settings.trust_proxy_headers,
+    )
+    return SecurityHeaders(app)
+
+
 def create_app(services: Services) -> ASGIApp:
     api = FastAPI(
         title="visitcal",
         version="0.1.0",
         description="Calendar feeds and reminders for official visit schedules.",
         responses=BUSY,
+        # Swagger UI from the app's own files (service/web/docs.py); no ReDoc: it loads its
+        # script from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     api.state.services = services
     api.state.feeds = services.feeds
@@ -102,7 +136,11 @@ def create_app(services: Services) -> ASGIApp:
     api.include_router(organizer.router)
     api.include_router(history.router, responses=NOT_FOUND)
     api.include_router(imports.router)
-    fast = FeedFastPath(api, services.feeds)
+    api.include_router(docs.router)
+    # Mounted in this order: /static/swagger before the site's own /static.
+    api.mount("/static/swagger", swagger_files(), name="swagger")
+    api.mount("/static", site_files(), name="static")
+    fast = FeedFastPath(_guarded(api, services), services.feeds)
     # uvicorn and tests reach FastAPI's attributes (state, openapi) through the wrapper.
     fast.state = api.state  # type: ignore[attr-defined]
     fast.fastapi = api  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from service.schedules.calendar_import import (
     SegmentDiff,
     import_calendar,
 )
-from service.schedules.remote_calendar import fetch_calendar
+from service.schedules.remote_calendar import fetch_calendar, public_source
 from service.schedules.spec import SLUG
 from service.services import Services
 from service.web.auth import Organizer
@@ -153,7 +153,7 @@ async def import_into_visit(
             slug,
             data,
             source=source,
-            actor=f"{organizer} (import:{source})",
+            actor=f"{organizer} (import:{public_source(source)})",
             now=utc_now(),
             dry_run=dry_run,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.clock import utc_now
 from service.errors import InputError
+from service.input_rules import Day, Item, Line, LocalTime, Name, Text
 from service.schedules import editing
 from service.schedules.spec import (
     TEXT,
@@ -43,36 +43,36 @@ class VisitCreate(VisitSpec):
 
 class VisitChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, min_length=1, max_length=TITLE)
-    timezone: str | None = None
-    first_day: dt.date | None = None
-    last_day: dt.date | None = None
+    title: Line | None = Field(default=None, min_length=1, max_length=TITLE)
+    timezone: str | None = Field(default=None, max_length=64)
+    first_day: Day | None = None
+    last_day: Day | None = None
     status: Literal["announced", "confirmed", "postponed", "cancelled"] | None = None
     guest: Person | None = None
     host: Person | None = None
-    place: str | None = Field(default=None, max_length=TITLE)
-    description: str | None = Field(default=None, max_length=TEXT)
+    place: Line | None = Field(default=None, max_length=TITLE)
+    description: Text | None = Field(default=None, max_length=TEXT)
     source: Source | None = None
-    tags: list[str] | None = Field(default=None, max_length=50)
+    tags: list[Item] | None = Field(default=None, max_length=50)
 
 
 class SegmentChange(BaseModel):
     """Any fields of a segment; `start` replaces a part of day and the reverse."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, min_length=1, max_length=TITLE)
+    title: Line | None = Field(default=None, min_length=1, max_length=TITLE)
     kind: Kind | None = None
-    date: dt.date | None = None
-    end_date: dt.date | None = None
-    start: dt.time | None = None
-    end: dt.time | None = None
+    date: Day | None = None
+    end_date: Day | None = None
+    start: LocalTime | None = None
+    end: LocalTime | None = None
     part_of_day: PartOfDay | None = None
-    location: str | None = Field(default=None, max_length=TITLE)
-    participants: list[str] | None = Field(default=None, max_length=100)
+    location: Line | None = Field(default=None, max_length=TITLE)
+    participants: list[Name] | None = Field(default=None, max_length=100)
     status: Literal["tentative", "confirmed", "cancelled"] | None = None
     visibility: Literal["public", "restricted"] | None = None
-    description: str | None = Field(default=None, max_length=TEXT)
-    tags: list[str] | None = Field(default=None, max_length=50)
+    description: Text | None = Field(default=None, max_length=TEXT)
+    tags: list[Item] | None = Field(default=None, max_length=50)
 
 
 def _services(request: Request) -> Services:

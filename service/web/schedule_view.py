@@ -21,6 +21,7 @@ from service.models import Change, Segment, Visit
 from service.publishing.calendar_links import google_event, google_subscribe, outlook_subscribe
 from service.schedules.content_language import localized
 from service.schedules.fields import TIME_COLUMNS
+from service.schedules.history import publicly_visible
 from service.schedules.lookup import visit_by_slug
 from service.schedules.when import (
     Timing,
@@ -283,12 +284,14 @@ def group_by_day(
 
 
 def _latest_changes(session: Any, visit_id: int) -> dict[str, Change]:
+    """The latest public change of each segment: one made while it was restricted is not."""
     rows = session.exec(
-        select(Change)
-        .where(Change.visit_id == visit_id, Change.segment_key != "", Change.kind != "added")
-        .order_by(col(Change.at), col(Change.id))
-    )
-    return {row.segment_key: row for row in rows}  # the last one per segment wins
+        select(Change).where(Change.visit_id == visit_id).order_by(col(Change.at), col(Change.id))
+    ).all()
+    # The page lists public segments only, so no segment counts as restricted now.
+    public = publicly_visible(list(rows), set())
+    # The last one per segment wins.
+    return {row.segment_key: row for row in public if row.segment_key and row.kind != "added"}
 
 
 def checked_zone(tz_name: str) -> str:

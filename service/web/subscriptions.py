@@ -107,6 +107,15 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials if credentials else None
 
 
+def _owner(request: Request, subscription_id: str, token: Token) -> Subscription:
+    """The subscription, when the manage token is its own: a dependency, so that a stranger
+    gets 401 before the body is looked at (and not a 422 that describes the schema)."""
+    return authorize(_services(request).db, subscription_id, _token(token))
+
+
+Owned = Annotated[Subscription, Depends(_owner)]
+
+
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated)
 def subscribe(
     request: Request, body: SubscriptionRequest, background: BackgroundTasks
@@ -120,9 +129,8 @@ def subscribe(
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
-def read_subscription(request: Request, subscription_id: str, token: Token) -> dict[str, object]:
-    services = _services(request)
-    return _out(services, authorize(services.db, subscription_id, _token(token)))
+def read_subscription(request: Request, owned: Owned) -> dict[str, object]:
+    return _out(_services(request), owned)
 
 
 @router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
@@ -131,6 +139,7 @@ def patch_subscription(
     subscription_id: str,
     body: SubscriptionChange,
     token: Token,
+    _owned: Owned,
     background: BackgroundTasks,
 ) -> dict[str, object]:
     """Change what is followed, the offsets, the zone or the channel; reminders are re-planned.
@@ -145,21 +154,19 @@ def patch_subscription(
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
-def delete_subscription(request: Request, subscription_id: str, token: Token) -> Response:
+def delete_subscription(request: Request, subscription_id: str, _owned: Owned) -> Response:
     """End the subscription; its pending reminders are cancelled."""
     services = _services(request)
-    authorize(services.db, subscription_id, _token(token))
     end_subscription(services.db, subscription_id, utc_now())
     return Response(status_code=204)
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", response_model=list[DeliveryOut])
 def list_deliveries(
-    request: Request, subscription_id: str, token: Token
+    request: Request, subscription_id: str, _owned: Owned
 ) -> list[dict[str, object]]:
     """What was sent, when and how late; failures with the channel's reason."""
     services = _services(request)
-    authorize(services.db, subscription_id, _token(token))
     return [
         {
             "id": row.id,

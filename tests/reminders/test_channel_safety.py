@@ -4,8 +4,6 @@ address policy on every channel, at sign-up and again at each send (no request r
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -19,40 +17,13 @@ from service.reminders.worker import utc_now
 from service.services import Services
 from service.signing import server_secret
 from service.urls import confirm_link
+from tests.helpers.hostile import ConnectionCounter
 from tests.helpers.live_server import LiveServer
 from tests.helpers.receivers import HttpReceiver, confirm_by_link
 from tests.helpers.schedules import Seg, apply, daytime_zone, whole_second
 from tests.helpers.workers import reminders, wait_until, worker_in_process
 
 SOON = "soon-visit"
-
-
-class ConnectionCounter:
-    """A TCP port on 127.0.0.1 that counts every connection made to it, whatever it carries."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def __enter__(self) -> ConnectionCounter:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
