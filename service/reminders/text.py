@@ -157,7 +157,9 @@ def compose_digest(
     """Several notices about one visit as one message: a burst of edits told once. The titles
     first, then each notice in full."""
     _ = gettext_for(lang)
-    title = _("{count} changes: {visit}").format(count=len(messages), visit=visit.title)
+    title = _("{count} changes: {visit}").format(
+        count=len(messages), visit=localized(visit, "title", lang)
+    )
     lines = [title, "", *(f"- {message.title}" for message in messages), ""]
     body = "\n".join(lines) + "\n" + "\n———\n\n".join(message.body for message in messages)
     return Message(title=title, body=body)
