@@ -87,7 +87,9 @@ class Settings(BaseSettings):
     # A sign-up gets one confirmation message and nothing else until confirmed; unconfirmed, it
     # is removed after this many hours.
     confirm_within_hours: float = Field(default=48, gt=0)
-    worker_batch: int = Field(default=200, gt=0)
+    # Reminders claimed (and recorded) together; the next batch is claimed while half of one is
+    # still being delivered.
+    worker_batch: int = Field(default=1000, gt=0)
     worker_threads: int = Field(default=16, gt=0)
     lease_seconds: float = Field(default=60, gt=0)  # a claim older than this is taken over
     retry_limit: int = Field(default=5, ge=0)  # failed deliveries retried this many times

@@ -18,11 +18,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import col, select
 
 from service import metrics
+from service.address_policy import AddressRefused
 from service.clock import Clock, utc_now
 from service.db import Database
 from service.errors import Busy
 from service.models import Reminder, Segment, Subscription, Visit, WorkerProcess
-from service.reminders.channel_policy import scheme_of
+from service.reminders.channel_policy import ChannelPolicy, scheme_of
 from service.reminders.channels import Outcome, Sender
 from service.reminders.health import beat, forget_worker, note_channel_errors
 from service.reminders.invitations import mail_extras
@@ -30,7 +31,8 @@ from service.reminders.mail_message import MailExtras
 from service.reminders.message_ids import message_id
 from service.reminders.notice_changes import Difference, differences
 from service.reminders.queue import Claimed, Fate, ReminderQueue
-from service.reminders.text import Links, compose, compose_digest
+from service.reminders.text import Links, Message, compose, compose_digest
+from service.reminders.webhooks import Job, Webhook, WebhookClient, webhook_of, webhook_payload
 from service.settings import Settings
 from service.signing import server_secret
 from service.urls import segment_download, unsubscribe_link, visit_feed
@@ -73,6 +75,10 @@ class ReminderWorker:
         self._handled = 0
         self._errors: dict[str, tuple[datetime, str]] = {}  # channel kind -> last error
         self._errors_lock = threading.Lock()
+        # Plain json:// webhooks go through our own client, many at once on kept-alive
+        # connections; every other channel through `sender` in the delivering threads.
+        self.policy = ChannelPolicy.from_settings(settings)
+        self.webhooks = WebhookClient(settings.worker_threads)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -103,6 +109,7 @@ class ReminderWorker:
         with self._run_lock:  # let a run in progress record what it sent
             pass
         self.pool.shutdown(wait=True)
+        self.webhooks.close()
         try:
             released = self.queue.release()  # claimed but never recorded: others take them now
             if released:
@@ -201,7 +208,11 @@ class ReminderWorker:
                         handled += len(claimed)
                     if len(claimed) < self.settings.worker_batch:
                         break  # nothing else was due: arm() below wakes us for what comes next
-                    self._land(flight, 2 * self.settings.worker_threads)
+                    # Claim the next batch while half of this one is still under way.
+                    self._land(
+                        flight,
+                        max(2 * self.settings.worker_threads, self.settings.worker_batch // 2),
+                    )
             finally:
                 self._land(flight, 0)
                 self._recorder.flush()
@@ -266,6 +277,7 @@ class ReminderWorker:
             }
         fates = []
         sendable: list[_Item] = []
+        posts: list[tuple[Claimed, Subscription, Segment, Visit, Webhook]] = []
         for reminder in claimed:
             subscription = subscriptions[reminder.subscription_id]
             segment = segments[reminder.segment_id]
@@ -282,6 +294,8 @@ class ReminderWorker:
             elif segment.start_at <= now:
                 # Sent after the segment began, a reminder is noise: it is recorded, not sent.
                 fates.append(Fate(reminder.id, "missed", now, "segment had started"))
+            elif reminder.kind == "reminder" and (hook := webhook_of(subscription.channel)):
+                posts.append((reminder, subscription, segment, visit, hook))
             else:
                 sendable.append(_Item(reminder, subscription, segment, visit))
         for group in notice_groups(sendable):
@@ -293,7 +307,66 @@ class ReminderWorker:
                 for item in group:
                     flight.end(item.reminder.id, None)
                 raise
+        fates += self._post(posts, flight)
         self._recorder.add(fates)
+
+    def _post(
+        self, posts: list[tuple[Claimed, Subscription, Segment, Visit, Webhook]], flight: _Flight
+    ) -> list[Fate]:
+        """Start posting a batch's webhook reminders (each text composed once per distinct
+        message); returns the fates of those the channel policy refuses now."""
+        refusals: dict[tuple[str, bool, str, int], str] = {}
+        refused: list[Fate] = []
+        jobs: list[Job] = []
+        now = self.clock()
+        for reminder, subscription, segment, visit, hook in posts:
+            key = (scheme_of(subscription.channel), *hook.origin)
+            if key not in refusals:  # once a batch per host, as Apprise's path does per send
+                refusals[key] = self._refusal(subscription.channel, hook)
+            if refusals[key]:
+                outcome = Outcome(False, refusals[key])
+                refused.append(self._fate(reminder, subscription, outcome, late=False))
+                continue
+            late, lead = self._lateness(reminder, segment, now)
+            message = self._message(reminder, subscription, segment, visit, late, lead, flight)
+            identifier = message_id(reminder.id, reminder.due_at)
+            payload = webhook_payload(message.title, message.body, identifier)
+            jobs.append(Job(hook, payload, identifier, (reminder, subscription, late)))
+            flight.start(reminder.id)
+        if jobs:
+            self.webhooks.post(jobs, lambda done: self._posted(done, flight))
+        return refused
+
+    def _refusal(self, channel: str, hook: Webhook) -> str:
+        """Why the channel policy refuses this webhook now ("" if it does not)."""
+        try:
+            self.policy.check_scheme(channel)
+            self.policy.check_host(hook.host, hook.port)
+        except (ValueError, AddressRefused) as refused:
+            return f"refused: {refused}"[:1000]
+        return ""
+
+    def _posted(self, done: list[tuple[Job, Outcome]], flight: _Flight) -> None:
+        """In the webhook client's thread: hand the outcomes to a delivering thread to record."""
+        try:
+            self.pool.submit(self._record_posted, done, flight)
+        except RuntimeError:  # the pool is shut down: the claims are released or expire
+            for job, _outcome in done:
+                flight.end(job.key[0].id, None)
+
+    def _record_posted(self, done: list[tuple[Job, Outcome]], flight: _Flight) -> None:
+        error: BaseException | None = None
+        try:
+            fates = []
+            for job, outcome in done:
+                reminder, subscription, late = job.key
+                fates.append(self._fate(reminder, subscription, outcome, late))
+            self._recorder.add(fates)
+        except Exception as failure:  # raised again by run_due; the claims expire
+            error = failure
+        finally:
+            for job, _outcome in done:
+                flight.end(job.key[0].id, error)
 
     def _send_and_record(self, flight: _Flight, group: list[_Item]) -> None:
         """Deliver one message: a reminder or notice, or several notices about one visit to one
@@ -350,23 +423,8 @@ class ReminderWorker:
     def _send(
         self, reminder: Claimed, subscription: Subscription, segment: Segment, visit: Visit
     ) -> Fate:
-        links = self._links(subscription, segment, visit)
-        now = self.clock()
-        late_after = timedelta(seconds=self.settings.late_after_seconds)
-        late = reminder.late or now - reminder.due_at > late_after
-        # A late reminder says how long is really left, not the offset it was planned with.
-        lead = (segment.start_at - now).total_seconds() if late else reminder.offset_seconds
-        message = compose(
-            reminder.kind,
-            segment,
-            visit,
-            subscription.timezone,
-            round(lead),
-            links,
-            late=late,
-            changes=self._differences(reminder, segment),
-            lang=subscription.language,
-        )
+        late, lead = self._lateness(reminder, segment, self.clock())
+        message = self._message(reminder, subscription, segment, visit, late, lead, None)
         outcome = self.sender.send(
             subscription.channel,
             message.title,
@@ -374,10 +432,59 @@ class ReminderWorker:
             message_id=message_id(reminder.id, reminder.due_at),
             # One-click unsubscribe (RFC 8058) and, for invitations, the segment as iTIP.
             extras=mail_extras(
-                self.settings, reminder.kind, subscription, segment, links.unsubscribe
+                self.settings,
+                reminder.kind,
+                subscription,
+                segment,
+                self._unsubscribe(subscription),
             ),
         )
         return self._fate(reminder, subscription, outcome, late)
+
+    def _lateness(self, reminder: Claimed, segment: Segment, now: datetime) -> tuple[bool, int]:
+        """Whether it goes out late, and the lead it states: a late reminder says how long is
+        really left, not the offset it was planned with."""
+        late_after = timedelta(seconds=self.settings.late_after_seconds)
+        late = reminder.late or now - reminder.due_at > late_after
+        lead = (segment.start_at - now).total_seconds() if late else reminder.offset_seconds
+        return late, round(lead)
+
+    def _unsubscribe(self, subscription: Subscription) -> str:
+        return unsubscribe_link(self.settings.base_url, self._secret, subscription.id)
+
+    def _message(
+        self,
+        reminder: Claimed,
+        subscription: Subscription,
+        segment: Segment,
+        visit: Visit,
+        late: bool,
+        lead: int,
+        flight: _Flight | None,
+    ) -> Message:
+        """The follower's message. Reminders that say the same (segment, kind, lead, lateness,
+        zone, language) are composed once a run, only the unsubscribe link made per follower."""
+        key = (reminder.kind, segment.id, lead, late, subscription.timezone, subscription.language)
+        cached = flight.texts.get(key) if flight is not None else None
+        if cached is None:
+            links = self._links(subscription, segment, visit)
+            links = Links(links.segment_ics, links.visit_feed, unsubscribe=_UNSUBSCRIBE)
+            cached = compose(
+                reminder.kind,
+                segment,
+                visit,
+                subscription.timezone,
+                lead,
+                links,
+                late=late,
+                changes=self._differences(reminder, segment),
+                lang=subscription.language,
+            )
+            # A notice says what changed since its own row was made: composed for each one.
+            if flight is not None and reminder.kind in ("reminder", "invitation"):
+                flight.texts[key] = cached
+        mine = self._unsubscribe(subscription)
+        return Message(cached.title, cached.body.replace(_UNSUBSCRIBE, mine))
 
     def _fate(
         self, reminder: Claimed, subscription: Subscription, outcome: Outcome, late: bool
@@ -446,11 +553,16 @@ def notice_groups(items: list[_Item]) -> list[list[_Item]]:
     return alone + list(groups.values())
 
 
+# Stands for the unsubscribe link in a text composed once for many followers.
+_UNSUBSCRIBE = "\x00unsubscribe\x00"
+
+
 class _Flight:
     """One run's deliveries still going (their reminder ids), when their claims were last
-    renewed, and the first error a delivery raised."""
+    renewed, the first error a delivery raised, and the texts the run has composed."""
 
     def __init__(self) -> None:
+        self.texts: dict[tuple[object, ...], Message] = {}
         self._going: set[int] = set()
         self._changed = threading.Condition()
         self.renewed = time.monotonic()
