@@ -20,6 +20,7 @@ from service.schedules.spec import (
     Person,
     SegmentSpec,
     Source,
+    Translations,
     VisitSpec,
 )
 from service.services import Services
@@ -54,6 +55,8 @@ class VisitChange(BaseModel):
     description: Text | None = Field(default=None, max_length=TEXT)
     source: Source | None = None
     tags: list[Item] | None = Field(default=None, max_length=50)
+    # {"ja": {"title": ..., "place": ...}}: replaces the visit's translations as a whole.
+    translations: Translations | None = None
 
 
 class SegmentChange(BaseModel):
@@ -73,6 +76,8 @@ class SegmentChange(BaseModel):
     visibility: Literal["public", "restricted"] | None = None
     description: Text | None = Field(default=None, max_length=TEXT)
     tags: list[Item] | None = Field(default=None, max_length=50)
+    # {"ja": {"title": ..., "location": ...}}: replaces the segment's translations as a whole.
+    translations: Translations | None = None
 
 
 def _services(request: Request) -> Services:
@@ -110,6 +115,7 @@ def _segment_out(request: Request, response: Response, slug: str, key: str) -> d
         "visibility": segment.visibility,
         "description": segment.description,
         "tags": segment.tags,
+        "translations": segment.translations,
         "sequence": segment.sequence,
         "last_modified": segment.changed_at,
     }

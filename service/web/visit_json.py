@@ -29,6 +29,7 @@ class SegmentOut(BaseModel):
     status: str
     sequence: int
     download_url: str
+    translations: dict[str, dict[str, str]]  # {"ja": {"title": ..., "location": ...}}
 
 
 class VisitOut(BaseModel):
@@ -44,6 +45,7 @@ class VisitOut(BaseModel):
     feed_url: str
     webcal_url: str
     download_url: str
+    translations: dict[str, dict[str, str]]  # {"ja": {"title": ..., "place": ...}}
 
 
 class VisitDetail(VisitOut):
@@ -67,6 +69,7 @@ def visit_out(services: Services, visit: Visit) -> dict[str, object]:
         "feed_url": links.feed,
         "webcal_url": links.webcal,
         "download_url": links.download,
+        "translations": visit.translations,
     }
 
 
@@ -99,6 +102,7 @@ def visit_detail(services: Services, slug: str) -> dict[str, object]:
                 "status": s.status,
                 "sequence": s.sequence,
                 "download_url": segment_download(services.settings.base_url, visit.slug, s.key),
+                "translations": s.translations,
             }
             for s in segments
         ],

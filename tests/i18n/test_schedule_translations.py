@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from icalendar import Calendar
 
 from service.errors import InputError
 from service.schedules.content_language import localized
@@ -79,3 +80,29 @@ def test_the_organizer_api_changes_one_languages_texts(seeded_sqlite: Services) 
     assert summit.title == "Summit meeting"
     load_seed(seeded_sqlite)  # the unchanged file is not applied again
     assert segment_row(seeded_sqlite.catalog, LEE, "summit").translations == texts
+
+
+def test_organizers_give_translations_over_http(seeded_sqlite: Services) -> None:
+    import httpx
+
+    from service.schedules.organizer_tokens import create_token
+    from tests.helpers.live_server import LiveServer
+
+    token = create_token(seeded_sqlite.db, "press-office", datetime.now(UTC))
+    auth = {"Authorization": f"Bearer {token}"}
+    path = f"/api/visits/{LEE}/segments/summit"
+    texts = {"ko": {"title": "한일 정상회담", "location": "나라"}}
+    with LiveServer(seeded_sqlite) as server, httpx.Client(base_url=server.url) as client:
+        changed = client.patch(path, json={"translations": texts}, headers=auth)
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["translations"] == texts
+        feed = Calendar.from_ical(client.get(f"/feeds/visits/{LEE}.ics?lang=ko").content)
+        summit = next(e for e in feed.walk("VEVENT") if str(e["UID"]).startswith(f"{LEE}.summit"))
+        assert str(summit["SUMMARY"]) == "한일 정상회담 (나라, 일본 시간 기준 오후 · 시간 미정)"
+        assert summit["SUMMARY"].params["LANGUAGE"] == "ko"
+        bad = client.patch(path, json={"translations": {"de": {"title": "Gipfel"}}}, headers=auth)
+        assert bad.status_code == 422
+        assert "translations" in str(bad.json()["detail"][0]["loc"])
+        assert client.get(path, headers=auth).json()["translations"] == texts  # nothing changed
+        visit = client.get(f"/api/visits/{LEE}").json()
+        assert visit["translations"]["ja"]["title"] == "李在明大統領の訪日（奈良）"
