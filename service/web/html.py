@@ -12,6 +12,7 @@ from jinja2.runtime import Context
 
 from service.i18n import translations
 from service.i18n.words import word
+from service.web.form_errors import reason_in
 from service.web.language import page_language, remember, switch_links
 
 templates = Environment(
@@ -37,6 +38,12 @@ def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
 
 
 @pass_context
+def _reason(context: Context, reason: str) -> str:
+    """`{{ problem.reason|reason }}`: an error's reason as the page's language says it."""
+    return reason_in(reason, context["lang"])
+
+
+@pass_context
 def _word(context: Context, code: str) -> str:
     """`{{ s.status|word }}`: a status or kind as the page's language says it."""
     return word(code, context["lang"])
@@ -44,6 +51,7 @@ def _word(context: Context, code: str) -> str:
 
 templates.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 templates.filters["word"] = _word
+templates.filters["reason"] = _reason
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
