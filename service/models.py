@@ -141,6 +141,11 @@ class Subscription(SQLModel, table=True):
     # Email only: every followed segment also arrives as a calendar invitation (iMIP), updated
     # by a new one at each change and withdrawn by a CANCEL.
     invitations: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    # A visit's broadcast channel, set by an operator (`visitcal broadcast add`): one channel
+    # (an ntfy topic, a Telegram or Matrix channel) that any number of people follow; the
+    # visit page shows `follow_url` and `label` to tell readers how.
+    broadcast: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    follow_url: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # Nothing but the confirmation message goes to the channel until whoever reads it confirms
     # (double opt-in): a stranger cannot aim reminders at someone else's mailbox or webhook.
     confirmed_at: datetime | None = Field(

@@ -458,6 +458,71 @@ def deliveries(
 
 app.add_typer(mail_app, name="mail")
 
+broadcast_app = typer.Typer(
+    help="A visit's broadcast channels: one channel (ntfy topic, Telegram, Matrix...) for all.",
+    no_args_is_help=True,
+)
+app.add_typer(broadcast_app, name="broadcast")
+
+
+@broadcast_app.command("add")
+def broadcast_add(
+    visit: Annotated[str, typer.Argument(help="The visit's slug.")],
+    channel: Annotated[str, typer.Argument(help="An Apprise URL: ntfys://ntfy.sh/topic, ...")],
+    label: Annotated[str, typer.Option(help="What the visit page calls it.")] = "",
+    follow_url: Annotated[
+        str, typer.Option(help="Where people follow it (an ntfy topic's is found by itself).")
+    ] = "",
+    before: Annotated[str | None, typer.Option(help="Offsets, e.g. 1h,15m.")] = None,
+) -> None:
+    """Send every reminder and notice of a visit to this channel too, once."""
+    from service.reminders.broadcasts import add_broadcast
+
+    with _services() as services:
+        services.db.migrate()
+        offsets = [p for p in before.split(",") if p.strip()] or [""] if before else None
+        added = add_broadcast(
+            services.db,
+            services.settings,
+            visit,
+            channel,
+            datetime.now(UTC),
+            label=label,
+            follow_url=follow_url,
+            offsets=offsets,
+        )
+        where = f"; followed at {added.follow_url}" if added.follow_url else ""
+        out.print(f"broadcast {added.id} for {visit}: {added.channel}{where}", highlight=False)
+
+
+@broadcast_app.command("list")
+def broadcast_list(
+    visit: Annotated[str | None, typer.Argument(help="Only this visit's.")] = None,
+) -> None:
+    """Broadcast channels (redacted), their visit, label and where they are followed."""
+    from service.reminders.broadcasts import broadcasts
+
+    with _services() as services:
+        services.db.migrate()
+        table = Table("id", "visit", "channel", "label", "followed at", title="Broadcast channels")
+        for row in broadcasts(services.db, visit):
+            table.add_row(row.id, row.visit, row.channel, row.label, row.follow_url)
+        out.print(table)
+
+
+@broadcast_app.command("remove")
+def broadcast_remove(
+    broadcast_id: Annotated[str, typer.Argument(help="The id `broadcast list` shows.")],
+) -> None:
+    """Stop sending to a broadcast channel (what is pending for it is cancelled)."""
+    from service.reminders.broadcasts import remove_broadcast
+
+    with _services() as services:
+        services.db.migrate()
+        remove_broadcast(services.db, broadcast_id, datetime.now(UTC))
+        out.print(f"removed broadcast {broadcast_id}", highlight=False)
+
+
 token_app = typer.Typer(help="Organizer tokens for the write API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 

@@ -11,6 +11,7 @@ from service.clock import utc_now
 from service.errors import InputError, NotFound, Unauthorized
 from service.i18n import N_, gettext_for
 from service.offsets import describe_offset
+from service.reminders.broadcasts import broadcasts
 from service.reminders.email_address import is_email_channel
 from service.reminders.subscriptions import authorize, create_subscription, end_subscription
 from service.services import Services
@@ -95,8 +96,17 @@ def visit(request: Request, slug: str, tz: str = "") -> Response:
         page = visit_page(services, slug, None, utc_now(), lang)
     forms = _forms(services, SignupForm(visits=(slug,), timezone=page.zone, language=lang))
     forms["browser_default"] = not tz  # a zone the reader picked is kept for reminders too
+    # Channels an operator broadcasts the visit's reminders to, and how to follow them.
+    followed = [b for b in broadcasts(services.db, slug) if b.follow_url]
     return render(
-        request, "visit.html", status, lang=lang, page=page, zone_error=zone_error, **forms
+        request,
+        "visit.html",
+        status,
+        lang=lang,
+        page=page,
+        zone_error=zone_error,
+        broadcasts=[(b, qr_svg(b.follow_url)) for b in followed],
+        **forms,
     )
 
 
