@@ -110,6 +110,9 @@ class ReminderWorker:
             pass
         self.pool.shutdown(wait=True)
         self.webhooks.close()
+        close = getattr(self.sender, "close", None)  # the relay's open SMTP sessions: QUIT
+        if close is not None:
+            close()
         try:
             released = self.queue.release()  # claimed but never recorded: others take them now
             if released:
