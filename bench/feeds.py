@@ -464,12 +464,16 @@ def visitcal_env(db_path: Path, port: int) -> dict[str, str]:
     return env
 
 
+# `--processes N`: visitcal serve --workers N beside nginx worker_processes N.
+PROCESSES = [1]
+
+
 def serve_command(port: int) -> list[str]:
     return [
         str(BIN / "visitcal"),
         "serve",
         "--workers",
-        "1",
+        str(PROCESSES[0]),
         "--host",
         "127.0.0.1",
         "--port",
@@ -489,7 +493,7 @@ def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[in
 
 
 NGINX_CONF = """\
-worker_processes 1;
+worker_processes {processes};
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -579,7 +583,9 @@ def measure_http(
     nginx_dir = workdir / "nginx"
     nginx_dir.mkdir()
     conf = nginx_dir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=nginx_dir, port=nginx_port, root=export_dir))
+    conf.write_text(
+        NGINX_CONF.format(dir=nginx_dir, port=nginx_port, root=export_dir, processes=PROCESSES[0])
+    )
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
 
     step("starting visitcal serve and nginx")
@@ -742,7 +748,8 @@ def report(
     console.print(table)
     console.print(
         f"[dim]{os.cpu_count()} CPUs; wrk -t2 -c50 -d{seconds}s --latency on 127.0.0.1; "
-        "1 uvicorn process (visitcal serve) vs nginx worker_processes 1 serving visitcal export; "
+        f"{PROCESSES[0]} uvicorn process(es) (visitcal serve --workers {PROCESSES[0]}) vs nginx "
+        f"worker_processes {PROCESSES[0]} serving visitcal export; "
         f"'one segment changed' is the median of {CHANGE_REPEATS} changes (in-process writer, "
         f"then FeedStore.invalidate); bulk load and icalendar are each the best of {rounds} "
         "rounds; the bulk load excludes schema migration and schedule parsing; load average "
@@ -759,9 +766,13 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="segment counts")
     parser.add_argument("--no-http", action="store_true", help="skip the wrk part")
     parser.add_argument(
+        "--processes", type=int, default=1, help="serve --workers N beside nginx worker_processes N"
+    )
+    parser.add_argument(
         "--rounds", type=int, default=2, help="bulk loads and icalendar renders (best of)"
     )
     args = parser.parse_args()
+    PROCESSES[0] = args.processes
     if args.restart_probe:
         restart_probe(args.restart_probe)
         return
