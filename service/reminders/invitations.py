@@ -5,14 +5,21 @@ event it already holds (same UID, SEQUENCE as in the feed)."""
 from __future__ import annotations
 
 from feeds.itip import itip_calendar, itip_method
-from service.models import Segment, Subscription
+from service.i18n import DEFAULT_LANGUAGE
+from service.models import Segment, Subscription, Visit
 from service.reminders.email_address import address_of, is_email_channel
 from service.reminders.mail_message import MailExtras
+from service.schedules.vevents import render_segment
 from service.settings import Settings
 
 
 def mail_extras(
-    settings: Settings, kind: str, subscription: Subscription, segment: Segment, unsubscribe: str
+    settings: Settings,
+    kind: str,
+    subscription: Subscription,
+    segment: Segment,
+    unsubscribe: str,
+    visit: Visit | None = None,
 ) -> MailExtras:
     """The unsubscribe header for every mail; the iTIP calendar with the invitation and with
     each change notice (a reminder itself carries none: the event is already in the calendar)."""
@@ -20,8 +27,12 @@ def mail_extras(
     if not wants or kind == "reminder" or not segment.ics or segment.visibility != "public":
         return MailExtras(unsubscribe=unsubscribe)
     method = itip_method(segment.status)
+    vevent = segment.ics
+    if visit is not None and subscription.language != DEFAULT_LANGUAGE:
+        # The same event (UID, SEQUENCE, instants) with its texts in the follower's language.
+        vevent = render_segment(segment, visit, settings, subscription.language)
     calendar = itip_calendar(
-        segment.ics.encode("utf-8"),
+        vevent.encode("utf-8"),
         method,
         organizer=settings.organizer_email,
         attendee=address_of(subscription.channel),

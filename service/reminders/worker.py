@@ -440,6 +440,7 @@ class ReminderWorker:
                 subscription,
                 segment,
                 self._unsubscribe(subscription),
+                visit,
             ),
         )
         return self._fate(reminder, subscription, outcome, late)

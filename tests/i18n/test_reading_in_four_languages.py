@@ -218,3 +218,23 @@ def test_the_confirmation_message_comes_in_the_language_chosen_at_sign_up(
     subject, body = confirmation_message("https://v.test/c", 48, lang)
     assert subject == title
     assert line in body.splitlines()
+
+
+def test_an_invitation_comes_in_the_followers_language_as_the_same_event(
+    seeded_sqlite: Services,
+) -> None:
+    from service.reminders.email_address import PREFIX
+    from service.reminders.invitations import mail_extras
+    from service.schedules.editing import segment_row
+    from service.schedules.lookup import visit_by_slug
+
+    summit = segment_row(seeded_sqlite.catalog, LEE, "summit")
+    with seeded_sqlite.db.session() as session:
+        visit = visit_by_slug(session, LEE)
+    follower = SimpleNamespace(invitations=True, channel=f"{PREFIX}ji@example.org", language="ja")
+    extras = mail_extras(seeded_sqlite.settings, "moved", follower, summit, "u", visit)  # type: ignore[arg-type]
+    assert extras.calendar is not None
+    event = next(iter(Calendar.from_ical(extras.calendar).walk("VEVENT")))
+    assert str(event["SUMMARY"]) == "首脳会談 (奈良、日本時間の午後・時刻未定)"
+    assert str(event["UID"]) == summit.uid
+    assert event["SEQUENCE"] == summit.sequence
