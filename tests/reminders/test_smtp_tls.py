@@ -1,6 +1,7 @@
-"""The relay over TLS: STARTTLS (required) on smtp:// and TLS from the start on smtps://, with a
-login, against aiosmtpd on 127.0.0.1 holding a certificate made for the test (trusted through
-SSL_CERT_FILE, as an operator's system trust store would)."""
+"""The operator's relay as it is met for real: STARTTLS (required) on smtp:// and TLS from the
+start on smtps://, with a login, against aiosmtpd on 127.0.0.1 holding a certificate made for the
+test (trusted through SSL_CERT_FILE, as a system trust store would); and a relay that refuses a
+confirmation for a moment (greylisting) gets it again."""
 
 from __future__ import annotations
 
@@ -104,3 +105,29 @@ def test_an_untrusted_certificate_is_a_failed_delivery(
         server.controller.stop()
     assert not outcome.ok and "CERTIFICATE_VERIFY_FAILED" in outcome.answer
     assert server.subjects == []
+
+
+def test_a_confirmation_the_relay_refused_for_a_moment_is_sent_again(sqlite_url: str) -> None:
+    from service.reminders.confirmation import send_confirmation
+
+    answers = ["451 4.7.1 greylisted, try again later", "250 OK"]
+    accepted: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
+            answer = answers.pop(0) if answers else "250 OK"
+            if answer.startswith("250"):
+                accepted.append(envelope.content.decode())
+            return answer
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        outbox = Outbox(make_settings(sqlite_url, smtp_url=f"smtp://127.0.0.1:{port}"))
+        link = "http://visitcal.test/subscriptions/0123456789abcdef/confirm?sig=x"
+        sent = send_confirmation(outbox, "mailto:new@example.test", link, 48, pauses=(0.05,))
+        outbox.close()
+    finally:
+        controller.stop()
+    assert sent and len(accepted) == 1 and link in accepted[0]
