@@ -33,7 +33,7 @@ tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.js
 	@touch $@
 
 $(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
-	$(BIN)/pybabel compile --statistics -D messages -d $(LOCALES) -l $* 2>&1 | tail -n 1
+	$(BIN)/pybabel -q compile -D messages -d $(LOCALES) -l $*
 
 catalogs: $(COMPILED)
 
