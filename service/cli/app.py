@@ -343,6 +343,9 @@ def subscribe(
     tag: Annotated[list[str] | None, typer.Option(help="Only segments with these tags.")] = None,
     before: Annotated[str | None, typer.Option(help="Offsets, e.g. 1d,1h,15m.")] = None,
     tz: Annotated[str, typer.Option("--tz", help="The follower's IANA zone.")] = "UTC",
+    language: Annotated[
+        str, typer.Option("--language", help="Reminders written in: en, ja, ko or it.")
+    ] = "en",
 ) -> None:
     """Sign a channel up for reminders; prints the subscription id and its manage token."""
     from service.reminders.subscriptions import (
@@ -359,6 +362,7 @@ def subscribe(
             "kinds": kind or [],
             "tags": tag or [],
             "timezone": tz,
+            "language": language,
         }
         if before is not None:
             data["offsets"] = [part for part in before.split(",") if part.strip()] or [""]

@@ -106,3 +106,23 @@ def test_organizers_give_translations_over_http(seeded_sqlite: Services) -> None
         assert client.get(path, headers=auth).json()["translations"] == texts  # nothing changed
         visit = client.get(f"/api/visits/{LEE}").json()
         assert visit["translations"]["ja"]["title"] == "李在明大統領の訪日（奈良）"
+
+
+def test_the_cli_signs_up_a_follower_in_a_language(sqlite_url: str) -> None:
+    from sqlmodel import select
+
+    from service.models import Subscription
+    from tests.helpers.cli import run_cli
+    from tests.helpers.services import open_services
+
+    made = run_cli(
+        "subscribe", "--channel", "json://127.0.0.1:9/x", "--language", "ko",
+        database_url=sqlite_url,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    bad = run_cli("subscribe", "--channel", "json://127.0.0.1:9/x", "--language", "fr",
+                  database_url=sqlite_url)  # fmt: skip
+    assert bad.returncode == 2
+    assert "language" in bad.stderr
+    with open_services(sqlite_url) as services, services.db.session() as session:
+        assert [s.language for s in session.exec(select(Subscription))] == ["ko"]
