@@ -177,6 +177,13 @@ def _answer(request: Request, key: FeedKey, attachment: bool) -> Response:
 
 
 FilterQuery = Annotated[str | None, Query(description="Comma-separated values")]
+LanguageQuery = Annotated[
+    str | None,
+    Query(
+        description="The feed's language: en (default), ja, ko or it; labels, calendar name "
+        "and the schedule's translated texts"
+    ),
+]
 
 
 @_get_and_head("/feeds/all.ics")
@@ -186,6 +193,7 @@ def all_feed(
     kind: FilterQuery = None,
     tag: FilterQuery = None,
     alarms: Annotated[str | None, Query(description="e.g. 1h,15m: adds VALARMs")] = None,
+    lang: LanguageQuery = None,
 ) -> Response:
     """Subscribe: every public segment of every visit, or only some visits, kinds or tags."""
     # The parameters are declared for the schema; `resolve` reads the query as a whole.
@@ -197,24 +205,27 @@ def private_feed(
     request: Request,
     token: str,
     alarms: Annotated[str | None, Query(description="e.g. 1h,15m: adds VALARMs")] = None,
+    lang: LanguageQuery = None,
 ) -> Response:
     """Subscribe: a saved private feed (`visitcal feed create`); 404 once revoked."""
     return _answer(request, FeedKey("private", private=token), attachment=False)
 
 
 @_get_and_head("/feeds/visits/{slug}.ics")
-def visit_feed(request: Request, slug: str) -> Response:
+def visit_feed(request: Request, slug: str, lang: LanguageQuery = None) -> Response:
     """Subscribe: one visit's public segments."""
     return _answer(request, FeedKey("visit", slug), attachment=False)
 
 
 @_get_and_head("/visits/{slug}.ics")
-def visit_download(request: Request, slug: str) -> Response:
+def visit_download(request: Request, slug: str, lang: LanguageQuery = None) -> Response:
     """Download a visit as an .ics file."""
     return _answer(request, FeedKey("visit", slug), attachment=True)
 
 
 @_get_and_head("/visits/{slug}/segments/{segment}.ics")
-def segment_download(request: Request, slug: str, segment: str) -> Response:
+def segment_download(
+    request: Request, slug: str, segment: str, lang: LanguageQuery = None
+) -> Response:
     """Download one segment as an .ics file."""
     return _answer(request, FeedKey("segment", slug, segment), attachment=True)

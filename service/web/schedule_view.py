@@ -333,7 +333,7 @@ def visit_page(
             status=s.status,
             description=localized(s, "description", lang).strip(),
             change=describe_change(s, changes.get(s.key), shown, now, lang),
-            ics_path=urls.segment_download("", slug, s.key),
+            ics_path=urls.with_language(urls.segment_download("", slug, s.key), lang),
             google_url=google_event(s, s.description.strip(), f"{page_url}#{s.key}"),
         )
         for s in segments
