@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from service.errors import Busy, InputError, Unauthorized, VisitcalError
+from service.i18n import gettext_for
 from service.schedules.spec import field_and_reason
 from service.services import Services
 from service.web import (
@@ -28,6 +29,7 @@ from service.web.body_limit import BodyLimit
 from service.web.docs import site_files, swagger_files
 from service.web.feeds import FeedFastPath
 from service.web.html import render
+from service.web.language import page_language
 from service.web.organizer_gate import OrganizerGate
 from service.web.rate_limit import RateLimit
 from service.web.security_headers import SecurityHeaders
@@ -44,7 +46,8 @@ def _busy(request: Request, error: Busy) -> Response:
     """503 with Retry-After: a page for a browser, JSON for the API."""
     headers = {"Retry-After": str(error.retry_after)}
     if "text/html" in request.headers.get("accept", ""):
-        page = render(request, "message.html", 503, title="Busy, try again", message=str(error))
+        title = gettext_for(page_language(request))("Busy, try again")
+        page = render(request, "message.html", 503, title=title, message=str(error))
         page.headers.update(headers)
         return page
     return JSONResponse({"detail": str(error)}, status_code=503, headers=headers)

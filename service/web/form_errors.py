@@ -1,6 +1,7 @@
-"""The reasons a form's error gives, in the page's language: a reason that is a message id is
-translated as it is; the reasons that carry what was typed ("'2x' is not a duration ...") are
-read by the patterns below and said again in the language. Any other reason shows as given."""
+"""The reasons a form's error or an error page gives, in the page's language: a reason that is
+a message id is translated as it is; the reasons that carry what was typed ("'2x' is not a
+duration ...") are read by the patterns below and said again in the language. Any other reason
+shows as given."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ _WORDED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (
             r"^(?P<value>\S+) is not accepted as a channel here; accepted: (?P<accepted>.*)$",
             N_("{value} is not accepted as a channel here; accepted: {accepted}"),
+        ),
+        (r"^no visit (?P<value>'.*')$", N_("no visit {value}")),
+        (
+            r"^the database is busy with other writes \(waited (?P<waited>[\d.]+) s\); "
+            r"nothing was changed, try again in (?P<after>\d+) s$",
+            N_("the server is busy with other changes: nothing changed, try again in {after} s"),
         ),
     )
 )

@@ -55,3 +55,19 @@ def test_the_sign_up_page_says_a_bad_offset_in_korean(seeded_sqlite: Services) -
     assert "'2x'은(는) 기간 형식이 아닙니다 (예: 1d, 1h, 15m, PT15M)" in answer.text.replace(
         "&#39;", "'"
     )
+
+
+def test_an_error_page_is_in_the_pages_language(seeded_sqlite: Services) -> None:
+    with LiveServer(seeded_sqlite) as server:
+        answer = httpx.get(f"{server.url}/visits/no-such-visit", headers={"accept-language": "it"})
+    assert answer.status_code == 404
+    assert "<h1>Visita non trovata</h1>" in answer.text
+    assert "nessuna visita &#39;no-such-visit&#39;" in answer.text
+
+
+def test_busy_is_said_in_the_language() -> None:
+    from service.errors import Busy
+
+    assert reason_in(str(Busy(31.5)), "ja") == (
+        "サーバーはほかの変更の処理中です。何も変更されていません。10 秒後にもう一度お試しください"
+    )
