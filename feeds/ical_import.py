@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
@@ -33,6 +33,7 @@ from icalendar.parser import Contentline
 from icalendar.timezone import tzp
 
 from feeds.event import TO_BE_CONFIRMED
+from feeds.timezones import canonical_zones, machine_zone
 
 STATUSES = ("TENTATIVE", "CONFIRMED", "CANCELLED")
 PARTS_OF_DAY = ("morning", "afternoon", "evening")
@@ -200,12 +201,14 @@ def _not_icalendar(number: int, line: str) -> CalendarFormatError:
 
 @lru_cache(maxsize=1)
 def _iana_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return canonical_zones()
 
 
 def _known_zone(tzid: str) -> bool:
     if tzid in _iana_zones():
         return True
+    if machine_zone(tzid):  # zoneinfo would load it, meaning what this machine says
+        return False
     try:  # Windows names ("Tokyo Standard Time") that icalendar maps to IANA zones
         return tzp.timezone(tzid) is not None
     except Exception:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
-from functools import lru_cache
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+from feeds.timezones import canonical_zones
 
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
@@ -21,8 +21,6 @@ TAG = 100  # one tag or participant... and what a list item may be at most
 # (the Unicode line and paragraph separators included).
 _MULTI_LINE_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ONE_LINE_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# Names that exist in a tz database but mean this machine's setting, or nothing stable.
-_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})
 
 
 def _refuse_control(pattern: re.Pattern[str], allowed: str) -> Any:
@@ -63,17 +61,6 @@ def _clock_text(value: Any) -> Any:
         except ValueError:
             raise ValueError(f"{value!r} is not a time (HH:MM)") from None
     return value
-
-
-@lru_cache(maxsize=1)
-def canonical_zones() -> frozenset[str]:
-    """IANA zone names as the tz database lists them (links such as Japan included), without
-    the machine-local ones and the posix/ and right/ copies."""
-    return frozenset(
-        name
-        for name in available_timezones()
-        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
-    )
 
 
 def canonical_zone(name: str) -> str:

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from feeds.ical_import import CalendarFormatError, ImportedEvent, parse_calendar, read_decorations
 from service.db import Database
 from service.errors import InputError, PreconditionFailed
+from service.input_rules import TAG, multi_line, one_line
 from service.localtime import start_of_day, zone
 from service.models import SEGMENT_KINDS, Segment, Visit
 from service.schedules.catalog import Catalog, SegmentOutcome, preview
@@ -185,7 +186,14 @@ def _describe_when(event: ImportedEvent, tz_name: str) -> str:
     return f"{event.start:%Y-%m-%d}"
 
 
-def _check_length(value: str, limit: int, name: str, event: ImportedEvent, source: str) -> str:
+def _checked_text(
+    value: str, limit: int, name: str, event: ImportedEvent, source: str, lines: bool = False
+) -> str:
+    """The text within its limit and the input rules: a one-line field's line breaks and tabs
+    are read as spaces (calendars put addresses on several lines), any other control
+    character is refused, as it is everywhere else."""
+    if not lines:
+        value = " ".join(value.replace("\t", " ").splitlines())
     if len(value) > limit:
         raise CalendarInputError(
             f"VEVENT {event.uid}.{name}",
@@ -193,6 +201,12 @@ def _check_length(value: str, limit: int, name: str, event: ImportedEvent, sourc
             source,
             event.line,
         )
+    try:
+        (multi_line if lines else one_line)(value)
+    except ValueError as error:
+        raise CalendarInputError(
+            f"VEVENT {event.uid}.{name}", str(error), source, event.line
+        ) from None
     return value
 
 
@@ -240,20 +254,26 @@ def _segment_input(
             source,
             event.line,
         )
+    participants = tuple(
+        _checked_text(p, TITLE, "participant", event, source) for p in participants
+    )
+    tags = tuple(_checked_text(t, TAG, "CATEGORIES", event, source) for t in tags)
     return SegmentInput(
         key=key,
         kind=kind or (existing.kind if existing else "other"),
-        title=_check_length(title, TITLE, "SUMMARY", event, source),
+        title=_checked_text(title, TITLE, "SUMMARY", event, source),
         start_at=start_at,
         end_at=end_at,
         timezone=tz_name,
         precision=precision,
         part_of_day=part,
-        location=_check_length(event.location, TITLE, "LOCATION", event, source),
+        location=_checked_text(event.location, TITLE, "LOCATION", event, source),
         participants=participants,
         status=status,
         visibility=existing.visibility if existing else "public",
-        description=_check_length(decorated.description, TEXT, "DESCRIPTION", event, source),
+        description=_checked_text(
+            decorated.description, TEXT, "DESCRIPTION", event, source, lines=True
+        ),
         tags=tags,
         # A calendar carries one language: the schedule's translations stay, as visibility does.
         translations=dict(existing.translations) if existing else {},

@@ -294,3 +294,54 @@ def test_an_import_url_aimed_inside_is_refused_and_nothing_is_contacted(
         assert answer.status_code == 422 and field_of(answer) == "url", answer.text
         assert snapshot(services, live.url) == before
     assert target.connections == 0
+
+
+def _calendar(summary: str, extra: str = "", tzid: str = "Asia/Tokyo") -> bytes:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:tea@protocol.example\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART;TZID={tzid}:20260114T160000\r\nSUMMARY:{summary}\r\n{extra}"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("calendar", "field", "reason"),
+    [
+        (_calendar("Tea\x1b[2Jceremony"), "VEVENT tea@protocol.example.SUMMARY", "U+001B"),
+        (_calendar("Tea", "LOCATION:Nara\x00\r\n"), "LOCATION", ""),
+        (_calendar("Tea", tzid="Factory"), "DTSTART", "TZID 'Factory'"),
+        (_calendar("Tea", tzid="posixrules"), "DTSTART", "TZID 'posixrules'"),
+    ],
+)
+def test_an_imported_calendar_follows_the_same_input_rules(
+    server: tuple[LiveServer, dict[str, str], Services],
+    calendar: bytes,
+    field: str,
+    reason: str,
+) -> None:
+    live, auth, services = server
+    before = snapshot(services, live.url)
+    answer = httpx.post(
+        f"{live.url}/visits/{LEE}/import",
+        content=calendar,
+        headers={**auth, "content-type": "text/calendar"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert field in field_of(answer) and reason in answer.text, answer.text
+    assert snapshot(services, live.url) == before
+
+
+def test_an_imported_one_line_text_on_several_lines_is_read_as_one_line(
+    server: tuple[LiveServer, dict[str, str], Services],
+) -> None:
+    live, auth, _services = server
+    calendar = _calendar("Tea\\nceremony", "LOCATION:Isuien Garden\\nNara\r\n")
+    answer = httpx.post(
+        f"{live.url}/visits/{LEE}/import",
+        content=calendar,
+        headers={**auth, "content-type": "text/calendar"},
+    )
+    assert answer.status_code == 200, answer.text
+    feed = httpx.get(f"{live.url}/feeds/visits/{LEE}.ics").text
+    assert "SUMMARY:Tea ceremony" in feed and "LOCATION:Isuien Garden Nara" in feed
