@@ -29,6 +29,10 @@ CONNECT_SECONDS = 4.0  # Apprise's socket timeouts, the same for the same channe
 ANSWER_SECONDS = 4.0
 _MAX_BODY = 1 << 20  # an answer's body is read (to reuse the connection) up to this size
 _MAX_IDLE = 256  # idle connections kept in all, across hosts
+# Outcomes are handed on in groups, or at the latest this long after the first of a group came:
+# an accepted message is recorded soon even when the others are slow (a worker killed meanwhile
+# would send it again).
+_HAND_ON_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -141,17 +145,31 @@ class WebhookClient:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._concurrency)
         ready: list[tuple[Job, Outcome]] = []
+        timer: asyncio.TimerHandle | None = None
 
-        async def one(job: Job) -> None:
-            outcome = await self._post(job)
-            ready.append((job, outcome))
-            if len(ready) >= group:
+        def hand_on() -> None:
+            nonlocal timer
+            if timer is not None:
+                timer.cancel()
+                timer = None
+            if ready:
                 done(ready[:])
                 ready.clear()
 
+        async def one(job: Job) -> None:
+            nonlocal timer
+            try:
+                outcome = await self._post(job)
+            except Exception as error:  # a bug of ours must not leave the claim in flight
+                outcome = Outcome(False, f"error: {type(error).__name__}: {error}")
+            ready.append((job, outcome))
+            if len(ready) >= group:
+                hand_on()
+            elif timer is None:
+                timer = asyncio.get_running_loop().call_later(_HAND_ON_SECONDS, hand_on)
+
         await asyncio.gather(*(one(job) for job in jobs))
-        if ready:
-            done(ready[:])
+        hand_on()
 
     async def _post(self, job: Job) -> Outcome:
         assert self._slots is not None
