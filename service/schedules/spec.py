@@ -44,7 +44,9 @@ PartOfDay = Literal["morning", "afternoon", "evening"]
 Windows = dict[str, tuple[time, time]]
 
 # The texts a schedule may give in other languages than its default one, and their limits.
-VISIT_TEXTS = {"title": TITLE, "place": TITLE, "description": TEXT}
+# A visit's guest and host are names, offices and countries: in another language they are one
+# line each as that language says who they are ("大韓民国 李在明大統領").
+VISIT_TEXTS = {"title": TITLE, "place": TITLE, "description": TEXT, "guest": TITLE, "host": TITLE}
 SEGMENT_TEXTS = {"title": TITLE, "location": TITLE, "description": TEXT}
 Translations = dict[str, dict[str, str]]  # {"ja": {"title": "首脳会談", "location": "奈良"}}
 

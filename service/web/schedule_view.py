@@ -177,6 +177,18 @@ def _person(office: str, name: str, country: str, lang: str = DEFAULT_LANGUAGE) 
     return f"{who} ({country})" if who and country else who or country
 
 
+def _who(visit: Visit, role: str, lang: str) -> str:
+    """The guest or host as the schedule says them in `lang`, else office, name and country."""
+    said = (visit.translations or {}).get(lang, {}).get(role, "")
+    if said:
+        return said
+    return _person(
+        getattr(visit, f"{role}_office"),
+        getattr(visit, f"{role}_name"),
+        getattr(visit, f"{role}_country"),
+    )
+
+
 def summarize(visit: Visit, lang: str = DEFAULT_LANGUAGE) -> VisitSummary:
     return VisitSummary(
         slug=visit.slug,
@@ -184,8 +196,8 @@ def summarize(visit: Visit, lang: str = DEFAULT_LANGUAGE) -> VisitSummary:
         dates=visit_dates(visit.first_day, visit.last_day, lang),
         place=localized(visit, "place", lang),
         status=visit.status,
-        guest=_person(visit.guest_office, visit.guest_name, visit.guest_country),
-        host=_person(visit.host_office, visit.host_name, visit.host_country),
+        guest=_who(visit, "guest", lang),
+        host=_who(visit, "host", lang),
         first_day=visit.first_day,
         last_day=visit.last_day,
     )

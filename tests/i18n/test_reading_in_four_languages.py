@@ -62,6 +62,7 @@ def test_the_language_switch_is_remembered(http: httpx.Client) -> None:
 def test_a_japanese_reader_sees_part_of_day_and_zone_in_japanese(http: httpx.Client) -> None:
     page = http.get(f"/visits/{LEE}?tz=Asia/Tokyo&lang=ja").text
     assert "<h1>李在明大統領の訪日（奈良）</h1>" in page
+    assert "大韓民国 李在明大統領（招待：日本国 内閣総理大臣 Sousuke Takai）" in page
     assert '<span class="title">首脳会談</span>' in page
     assert "13:00–18:00 JST" in page
     assert "午後、時刻未定" in page
