@@ -124,7 +124,7 @@ def measure(base: str, url: str, visits: int, clients: int) -> dict[str, object]
                 errors += 1
                 return
             started = time.perf_counter()
-            done = client.post(confirm_link(base, secret, made.json()["id"]))
+            done = client.post(confirm_link(base, secret, made.json()["id"], body["channel"]))
             confirms.append(time.perf_counter() - started)
             errors += done.status_code != 200
 

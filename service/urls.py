@@ -4,6 +4,7 @@ site path."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -49,26 +50,44 @@ def subscription_manage(base: str, subscription_id: str) -> str:
 SignedAction = Literal["unsubscribe", "confirm"]
 
 
-def signed_link(base: str, secret: bytes, subscription_id: str, action: SignedAction) -> str:
-    """A link bound to one subscription and one action, signed with the server secret: the
-    confirmation message carries "confirm", every reminder "unsubscribe"."""
-    signature = sign(secret, f"{action}:{subscription_id}")
+def _signed_message(subscription_id: str, action: SignedAction, channel: str) -> str:
+    """What a link's signature covers. A confirmation covers the channel too: after the channel
+    changes, the link sent to the old one confirms nothing (else a stranger could confirm their
+    own channel's link after pointing the subscription at someone else's)."""
+    if action == "confirm":
+        return f"confirm:{subscription_id}:{hashlib.sha256(channel.encode()).hexdigest()}"
+    return f"{action}:{subscription_id}"
+
+
+def signed_link(
+    base: str, secret: bytes, subscription_id: str, action: SignedAction, channel: str = ""
+) -> str:
+    """A link bound to one subscription and one action (a confirmation also to its channel),
+    signed with the server secret: the confirmation message carries "confirm", every reminder
+    "unsubscribe"."""
+    signature = sign(secret, _signed_message(subscription_id, action, channel))
     return f"{subscription_manage(base, subscription_id)}/{action}?sig={signature}"
 
 
 def signed_link_valid(
-    secret: bytes, subscription_id: str, action: SignedAction, signature: str | None
+    secret: bytes,
+    subscription_id: str,
+    action: SignedAction,
+    signature: str | None,
+    channel: str = "",
 ) -> bool:
-    """Whether `signature` is the one `signed_link` wrote for this subscription and action."""
-    return signature_matches(secret, f"{action}:{subscription_id}", signature)
+    """Whether `signature` is the one `signed_link` wrote for this subscription and action (and,
+    for a confirmation, the subscription's channel as it is now)."""
+    return signature_matches(secret, _signed_message(subscription_id, action, channel), signature)
 
 
 def unsubscribe_link(base: str, secret: bytes, subscription_id: str) -> str:
     return signed_link(base, secret, subscription_id, "unsubscribe")
 
 
-def confirm_link(base: str, secret: bytes, subscription_id: str) -> str:
-    return signed_link(base, secret, subscription_id, "confirm")
+def confirm_link(base: str, secret: bytes, subscription_id: str, channel: str) -> str:
+    """The link the confirmation message sends to `channel`: it confirms only that channel."""
+    return signed_link(base, secret, subscription_id, "confirm", channel)
 
 
 def webcal(url: str) -> str:

@@ -191,15 +191,31 @@ def _active(session: Session, subscription_id: str) -> Subscription:
     return subscription
 
 
+def current_channel(db: Database, subscription_id: str) -> str:
+    """The channel an active subscription sends to now; "" when there is no such subscription."""
+    with db.session() as session:
+        try:
+            return _active(session, subscription_id).channel
+        except NotFound:
+            return ""
+
+
 def confirm_subscription(
-    db: Database, settings: Settings, subscription_id: str, now: datetime
+    db: Database,
+    settings: Settings,
+    subscription_id: str,
+    now: datetime,
+    channel: str | None = None,
 ) -> Subscription:
     """Confirm a sign-up (its link was followed): from now on its reminders are planned.
-    Confirming twice changes nothing; an expired sign-up is NotFound."""
+    Confirming twice changes nothing; an expired sign-up is NotFound, and so is one whose
+    channel is no longer `channel` (the one the followed link was sent to)."""
     expired = now - timedelta(hours=settings.confirm_within_hours)
     confirmed = False
     with db.write() as session:
         subscription = _active(session, subscription_id)
+        if channel is not None and subscription.channel != channel:
+            raise NotFound("this confirmation link was sent to another channel")
         if subscription.confirmed_at is None:
             if subscription.changed_at < expired:
                 raise NotFound("this confirmation link has expired: sign up again")

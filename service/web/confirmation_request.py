@@ -29,7 +29,7 @@ def ask_confirmation(
     """Send the confirmation message after the answer (a slow channel must not hold it)."""
     services: Services = request.app.state.services
     secret = server_secret(services.db, services.settings.secret_key)
-    link = confirm_link(services.settings.base_url, secret, subscription.id)
+    link = confirm_link(services.settings.base_url, secret, subscription.id, subscription.channel)
     hours = services.settings.confirm_within_hours
     background.add_task(
         send_confirmation,

@@ -22,6 +22,7 @@ from service.reminders.subscriptions import (
     change_subscription,
     confirm_subscription,
     create_subscription,
+    current_channel,
     deliveries,
     end_subscription,
 )
@@ -189,12 +190,15 @@ def list_deliveries(
 _LINK_WORDS = {"unsubscribe": "unsubscribe link", "confirm": "confirmation link"}
 
 
-def _check_signed(services: Services, subscription_id: str, sig: str, action: SignedAction) -> None:
+def _check_signed(services: Services, subscription_id: str, sig: str, action: SignedAction) -> str:
     """NotFound, as for any unknown link, unless `sig` is the one this subscription's `action`
-    link carries."""
+    link carries; a confirmation link must also have been sent to the subscription's channel as
+    it is now. The channel it was checked against."""
     secret = server_secret(services.db, services.settings.secret_key)
-    if not signed_link_valid(secret, subscription_id, action, sig):
+    channel = current_channel(services.db, subscription_id) if action == "confirm" else ""
+    if not signed_link_valid(secret, subscription_id, action, sig, channel):
         raise NotFound(f"this {_LINK_WORDS[action]} is not valid")
+    return channel
 
 
 async def _posted_sig(request: Request, sig: str) -> str:
@@ -216,9 +220,11 @@ def confirm_page(request: Request, subscription_id: str, sig: str = "") -> Respo
 @router.post("/subscriptions/{subscription_id}/confirm", response_class=HTMLResponse)
 async def confirm(request: Request, subscription_id: str, sig: str = "") -> Response:
     services = _services(request)
-    _check_signed(services, subscription_id, await _posted_sig(request, sig), "confirm")
+    channel = _check_signed(services, subscription_id, await _posted_sig(request, sig), "confirm")
     try:
-        confirm_subscription(services.db, services.settings, subscription_id, utc_now())
+        confirm_subscription(
+            services.db, services.settings, subscription_id, utc_now(), channel=channel
+        )
     except NotFound as error:
         return render(request, "message.html", 404, title="Not confirmed", message=str(error))
     message = "Reminders will come to this channel. Every one carries a link to unsubscribe."

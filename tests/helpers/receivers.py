@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from service.clock import utc_now
+from service.reminders.subscriptions import current_channel
 from service.services import Services
 from service.signing import server_secret
 from service.urls import confirm_link
@@ -276,4 +277,5 @@ def confirm_by_link(services: Services, server_url: str, subscription_id: str) -
     """Press Confirm on the page the confirmation message links to (the link as it is sent,
     with the server's own host instead of the configured base URL)."""
     secret = server_secret(services.db, services.settings.secret_key)
-    return httpx.post(confirm_link(server_url, secret, subscription_id))
+    channel = current_channel(services.db, subscription_id)
+    return httpx.post(confirm_link(server_url, secret, subscription_id, channel))

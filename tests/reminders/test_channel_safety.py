@@ -87,7 +87,7 @@ def test_a_confirmation_link_is_bound_to_its_subscription_and_expires(
         first = httpx.post(f"{live.url}/subscriptions", json=body).json()["id"]
         second = httpx.post(f"{live.url}/subscriptions", json=body).json()["id"]
         secret = server_secret(seeded.db, seeded.settings.secret_key)
-        first_sig = confirm_link(live.url, secret, first).split("sig=")[1]
+        first_sig = confirm_link(live.url, secret, first, body["channel"]).split("sig=")[1]
         for method in ("GET", "POST"):
             forged = httpx.request(
                 method, f"{live.url}/subscriptions/{second}/confirm?sig={first_sig}"
@@ -100,6 +100,47 @@ def test_a_confirmation_link_is_bound_to_its_subscription_and_expires(
     with pytest.raises(NotFound, match="expired"):
         confirm_subscription(seeded.db, seeded.settings, first, later)
     assert reminders(seeded, first) == []
+
+
+def _confirm_link_in(message_body: str, seeded: Services, live_url: str) -> str:
+    link = re.search(r"(\S+/confirm\?sig=\S+)", message_body)
+    assert link, message_body
+    return link.group(1).replace(seeded.settings.base_url, live_url)
+
+
+def test_a_confirmation_link_confirms_only_the_channel_it_was_sent_to(
+    seeded: Services, soon: Any
+) -> None:
+    """Sign up one's own channel, point the subscription at someone else's, then follow the
+    first channel's link: it must not confirm the other channel (which gets a link of its own)."""
+    with HttpReceiver() as receiver, LiveServer(seeded) as live:
+        body = {"channel": receiver.url("attacker"), "visits": [SOON], "offsets": ["1h"]}
+        created = httpx.post(f"{live.url}/subscriptions", json=body).json()
+        sid, owner = created["id"], {"Authorization": f"Bearer {created['token']}"}
+        (own,) = receiver.wait_accepted(1, timeout=10)
+        old_link = _confirm_link_in(own.body, seeded, live.url)
+
+        changed = httpx.patch(
+            f"{live.url}/subscriptions/{sid}",
+            json={"channel": receiver.url("victim")},
+            headers=owner,
+        )
+        assert changed.status_code == 200 and changed.json()["confirmed"] is False
+        # The new channel is asked, with a link of its own.
+        receiver.wait_accepted(2, timeout=10)
+        (asked,) = [a for a in receiver.accepted if a.path.startswith("/victim")]
+        new_link = _confirm_link_in(asked.body, seeded, live.url)
+        assert new_link != old_link
+
+        for method in ("GET", "POST"):
+            assert httpx.request(method, old_link).status_code == 404, method
+        still = httpx.get(f"{live.url}/subscriptions/{sid}", headers=owner).json()
+        assert still["confirmed"] is False
+        assert reminders(seeded, sid) == []
+
+        assert httpx.post(new_link).status_code == 200
+        assert httpx.get(f"{live.url}/subscriptions/{sid}", headers=owner).json()["confirmed"]
+        assert len(reminders(seeded, sid)) == 1
 
 
 def test_unconfirmed_sign_ups_are_removed_once_expired(seeded: Services, soon: Any) -> None:

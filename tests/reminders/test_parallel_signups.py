@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from service.clock import utc_now
 from service.models import Segment, Visit
+from service.reminders.subscriptions import current_channel
 from service.services import Services
 from service.signing import server_secret
 from service.urls import confirm_link
@@ -83,7 +84,8 @@ def confirm(services: Services, server_url: str, subscription_id: str) -> httpx.
     """Press Confirm on the link the confirmation message carries; waiting as long as a hundred
     writers in turn may take on a busy machine (the answer, not its speed, is under test)."""
     secret = server_secret(services.db, services.settings.secret_key)
-    return httpx.post(confirm_link(server_url, secret, subscription_id), timeout=60)
+    channel = current_channel(services.db, subscription_id)
+    return httpx.post(confirm_link(server_url, secret, subscription_id, channel), timeout=60)
 
 
 def test_a_hundred_parallel_signups_beside_thousands_of_segments_all_answer_and_plan_right(
