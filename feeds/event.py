@@ -209,10 +209,10 @@ def _check_aware(event: EventData) -> None:
 
 
 def _text(value: str) -> str:
-    """A TEXT value escaped as RFC 5545 3.3.11 (and icalendar) escapes it."""
+    """A TEXT value escaped as RFC 5545 3.3.11 escapes it. Unlike icalendar, which first turns a
+    literal backslash-N into a line break, a backslash is always kept as one: any text survives."""
     return (
-        value.replace(r"\N", "\n")
-        .replace("\\", "\\\\")
+        value.replace("\\", "\\\\")
         .replace(";", r"\;")
         .replace(",", r"\,")
         .replace("\r\n", r"\n")
