@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
+from urllib.request import getproxies
 
 from apprise.plugins.base import NotifyBase
 
@@ -28,7 +29,10 @@ class ChannelPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChannelPolicy:
-        trusted: set[str] = set()
+        # The proxies the environment names for outgoing HTTP, if any, are the operator's too.
+        trusted = {
+            (urlsplit(proxy).hostname or "").lower() for proxy in getproxies().values() if proxy
+        } - {""}
         relay = urlsplit(settings.smtp_url).hostname if settings.smtp_url else None
         if relay:
             trusted.add(relay.lower())
@@ -84,6 +88,13 @@ class ChannelPolicy:
 
     def check_host(self, host: str, port: int) -> None:
         """AddressRefused unless every address of `host` is allowed (or it is trusted)."""
+        self.addresses_to_connect(host, port)
+
+    def addresses_to_connect(self, host: str, port: int) -> list[str]:
+        """Where a connection to `host` may go: its addresses, every one checked (a trusted
+        host as it is named). Connecting to the checked address itself, not to the
+        name again, means a name that resolves outside when checked and inside a moment later
+        (DNS rebinding) cannot slip between the check and the connection."""
         if host.lower().strip("[]") in self.trusted_hosts:
-            return
-        checked_addresses(host, port, self.allow_private, _REFUSAL)
+            return [host]
+        return [str(a) for a in checked_addresses(host, port, self.allow_private, _REFUSAL)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import apprise
 import requests
 import requests.api
+import urllib3.util.connection as _connection
 from apprise.plugins.base import NotifyBase
 
 from service.address_policy import AddressRefused
@@ -151,6 +153,7 @@ class AppriseSender:
         token = self._log.lines.set(lines)
         pooled = _POOLED.set(True)
         guard = _HOST_CHECK.set(self.policy.check_host)
+        pin = _CONNECT_TO.set(self.policy.addresses_to_connect)
         identity = _MESSAGE_ID.set(
             _Identity(message_id, scheme_of(channel) in _JSON_SCHEMES) if message_id else None
         )
@@ -168,6 +171,7 @@ class AppriseSender:
         finally:
             _MESSAGE_ID.reset(identity)
             _HOST_CHECK.reset(guard)
+            _CONNECT_TO.reset(pin)
             _POOLED.reset(pooled)
             self._log.lines.reset(token)
         answer = "; ".join(lines[-3:]) if lines else ("delivered" if ok else "refused")
@@ -225,6 +229,10 @@ _POOLED: ContextVar[bool] = ContextVar("visitcal_pooled_http", default=False)
 # The channel policy's host check, during a delivery: every request (each redirect too) passes it.
 _HOST_CHECK: ContextVar[Callable[[str, int], None] | None] = ContextVar(
     "visitcal_host_check", default=None
+)
+# And at the socket: the one address each connection may go to.
+_CONNECT_TO: ContextVar[Callable[[str, int], list[str]] | None] = ContextVar(
+    "visitcal_connect_to", default=None
 )
 
 
@@ -323,3 +331,31 @@ def _keep_connections_alive() -> None:
     # requests.get/post/... call requests.api.request; requests.request is the same function.
     requests.api.request = _request  # type: ignore[assignment]
     requests.request = _request  # type: ignore[assignment]
+    # urllib3 opens every connection through this function (urllib3.connection calls it by
+    # attribute), so a delivery's connections go only to addresses the policy checked.
+    _connection.create_connection = _pinned_connect
+
+
+_plain_connect = _connection.create_connection
+
+
+def _pinned_connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+    """During a delivery: connect to the address the channel policy checked, never to a name
+    resolved again after the check; elsewhere, as urllib3 would."""
+    pin = _CONNECT_TO.get()
+    if pin is None:
+        return _plain_connect(address, *args, **kwargs)
+    host, port = address
+    try:
+        checked = pin(host, port)
+    except AddressRefused as refused:
+        logging.getLogger("apprise").warning("refused: %s", refused)
+        raise OSError(f"refused: {refused}") from None
+    failure: OSError | None = None
+    for one in checked:  # in the resolver's order, as a connection by name would try them
+        try:
+            return _plain_connect((one, port), *args, **kwargs)
+        except OSError as error:
+            failure = error
+    assert failure is not None
+    raise failure

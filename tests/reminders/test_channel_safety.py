@@ -221,3 +221,31 @@ def test_a_channel_that_turned_inside_since_sign_up_is_refused_at_send_time(
     assert target.connections == 1
     results = [r.result for r in reminders(seeded, sid)]
     assert results and all("127.0.0.1" in r and "channel_allow_private" in r for r in results)
+
+
+def test_a_delivery_connects_only_to_the_address_it_checked(seeded: Services) -> None:
+    """Below the per-request check, each connection goes to an address the policy checked, not
+    to the name resolved once more (a rebinding name cannot change in between)."""
+    from service.reminders import channels
+    from service.reminders.channel_policy import ChannelPolicy
+
+    channels.AppriseSender(ChannelPolicy.from_settings(seeded.settings))  # installs the pin
+    closed = ChannelPolicy.from_settings(
+        seeded.settings.model_copy(update={"channel_allow_private": False})
+    )
+    opened = ChannelPolicy.from_settings(seeded.settings)
+    with ConnectionCounter() as target:
+        token = channels._CONNECT_TO.set(closed.addresses_to_connect)
+        try:
+            with pytest.raises(OSError, match="loopback, private or link-local"):
+                channels._connection.create_connection(("localhost", target.port), 5)
+        finally:
+            channels._CONNECT_TO.reset(token)
+        assert target.connections == 0
+        token = channels._CONNECT_TO.set(opened.addresses_to_connect)
+        try:
+            sock = channels._connection.create_connection(("localhost", target.port), 5)
+        finally:
+            channels._CONNECT_TO.reset(token)
+        sock.close()
+        assert wait_until(lambda: target.connections == 1, timeout=5)
