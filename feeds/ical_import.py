@@ -32,6 +32,7 @@ import x_wr_timezone
 from icalendar.parser import Contentline
 from icalendar.timezone import tzp
 
+from feeds.cpu_deadline import DeadlinePassed, cpu_deadline
 from feeds.event import TO_BE_CONFIRMED
 from feeds.timezones import canonical_zones, machine_zone
 
@@ -40,8 +41,17 @@ PARTS_OF_DAY = ("morning", "afternoon", "evening")
 # A visit lasts days: more occurrences than this within it is a runaway rule, not a schedule.
 MAX_OCCURRENCES = 500
 # Work an import may cost, whatever it keeps: a 200-byte rule ticking every second since 1900
-# would have the expansion walk billions of occurrences to reach the visit's days.
-MAX_RULE_STEPS = 100_000  # occurrences a rule may have from its DTSTART to the window's end
+# would have the expansion walk billions of occurrences to reach the visit's days, and 2,000
+# rules each under a limit of their own add up. One budget for the whole import: the
+# occurrences all its rules have from their DTSTARTs to the window's end, BYxxx lists included.
+MAX_EXPANSION_STEPS = 100_000
+# A visit's events do not repeat every second or minute; such rules only cost work (dateutil
+# steps through every second of every day it walks).
+REFUSED_FREQUENCIES = ("SECONDLY", "MINUTELY")
+# And a deadline for reading the whole file: a rule whose BYxxx parts never match (BYMONTH=2;
+# BYMONTHDAY=30) has a handful of occurrences by any estimate, yet dateutil walks it day by day
+# to the year 9999 looking for the next one. A calendar that is read in milliseconds otherwise.
+MAX_PARSE_SECONDS = 5.0
 MAX_EVENTS = 2_000  # VEVENTs in one calendar
 MAX_DEPTH = 8  # components nested (VCALENDAR > VEVENT > VALARM is 3)
 MAX_RDATES = 1_000
@@ -257,11 +267,32 @@ def _label(component: _Component) -> str:
 
 
 def parse_calendar(
-    data: bytes, *, zone: str, first_day: date, last_day: date, max_bytes: int
+    data: bytes,
+    *,
+    zone: str,
+    first_day: date,
+    last_day: date,
+    max_bytes: int,
+    max_seconds: float = MAX_PARSE_SECONDS,
 ) -> list[ImportedEvent]:
     """The events of an `.ics` file, recurring ones expanded within first_day..last_day (local
-    days in `zone`, which also reads floating times); CalendarFormatError for anything unreadable.
-    Events of their own (not recurring) are all returned, inside the days or not."""
+    days in `zone`, which also reads floating times); CalendarFormatError for anything unreadable
+    or taking more than `max_seconds` to read. Events of their own (not recurring) are all
+    returned, inside the days or not."""
+    try:
+        with cpu_deadline(max_seconds):
+            return _parse(data, zone, first_day, last_day, max_bytes)
+    except DeadlinePassed:
+        raise CalendarFormatError(
+            "VCALENDAR",
+            f"took more than {max_seconds:g} s to read (its recurring events cost too much to "
+            "expand: rules that never or rarely match, or too many of them)",
+        ) from None
+
+
+def _parse(
+    data: bytes, zone: str, first_day: date, last_day: date, max_bytes: int
+) -> list[ImportedEvent]:
     if len(data) > max_bytes:
         raise CalendarFormatError(
             "file", f"is {len(data):,} bytes, over the limit of {max_bytes:,} bytes"
@@ -297,9 +328,20 @@ def parse_calendar(
     )
 
     recurring: dict[str, _Component] = {}
+    steps = 0.0  # the whole import's, against MAX_EXPANSION_STEPS
     for event, place in zip(standard.walk("VEVENT"), scanned, strict=True):
         if "RRULE" in event or "RDATE" in event:
-            _check_rule_size(event, place, window[1])
+            own = _rule_steps(event, place, window[1])
+            steps += own
+            if steps > MAX_EXPANSION_STEPS:
+                others = "" if steps == own else ", with the recurring events before it,"
+                raise CalendarFormatError(
+                    f"{_label(place)}.RRULE",
+                    f"repeats{others} about {steps:,.0f} times from DTSTART to the visit's "
+                    f"last day, more than {MAX_EXPANSION_STEPS:,} for one import (start the "
+                    "series closer to the visit)",
+                    place.line_of("RRULE"),
+                )
             recurring.setdefault(str(event["UID"]).strip(), place)
     found: list[ImportedEvent] = []
     for event, place in zip(standard.walk("VEVENT"), scanned, strict=True):
@@ -311,9 +353,10 @@ def parse_calendar(
     return found
 
 
-def _check_rule_size(event: icalendar.Event, place: _Component, until: datetime) -> None:
-    """Refuse a rule whose expansion up to `until` would take more than MAX_RULE_STEPS
-    occurrences (counted from its DTSTART, where the expansion starts, BYxxx lists included)."""
+def _rule_steps(event: icalendar.Event, place: _Component, until: datetime) -> float:
+    """About how many occurrences expanding the event up to `until` takes (counted from its
+    DTSTART, where the expansion starts, BYxxx lists included); refuses a rule more frequent
+    than hourly, and more than MAX_RDATES dates."""
     label = _label(place)
     rdates = event.get("RDATE")
     count = sum(len(r.dts) for r in (rdates if isinstance(rdates, list) else [rdates]) if r)
@@ -321,9 +364,16 @@ def _check_rule_size(event: icalendar.Event, place: _Component, until: datetime)
         raise CalendarFormatError(
             f"{label}.RDATE", f"more than {MAX_RDATES:,} dates", place.line_of("RDATE")
         )
+    total = float(count)
     rules = event.get("RRULE")
     for rule in rules if isinstance(rules, list) else [rules] if rules is not None else []:
         freq = str((rule.get("FREQ") or [""])[0]).upper()
+        if freq in REFUSED_FREQUENCIES:
+            raise CalendarFormatError(
+                f"{label}.RRULE",
+                f"FREQ={freq}: a visit's events do not repeat more often than hourly",
+                place.line_of("RRULE"),
+            )
         interval = int((rule.get("INTERVAL") or [1])[0] or 1)
         start: Any = event["DTSTART"]
         first = _as_instant(start.dt, until.tzinfo)
@@ -334,13 +384,8 @@ def _check_rule_size(event: icalendar.Event, place: _Component, until: datetime)
                 steps *= max(1, len(values))
         if rule.get("COUNT"):
             steps = min(steps, int(rule["COUNT"][0]))
-        if steps > MAX_RULE_STEPS:
-            raise CalendarFormatError(
-                f"{label}.RRULE",
-                f"repeats about {steps:,.0f} times from DTSTART to the visit's last day, "
-                f"more than {MAX_RULE_STEPS:,} (start the series closer to the visit)",
-                place.line_of("RRULE"),
-            )
+        total += steps
+    return total
 
 
 def _decode(data: bytes) -> str:

@@ -561,8 +561,15 @@ def test_malformed_calendars_are_refused_naming_the_line_and_nothing_changes(
         (b"BEGIN:VCALENDAR\r\n\xff\xfe\r\nEND:VCALENDAR\r\n", "line 2: file: is not UTF-8 text"),
         (
             b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260113T000000\r\n"
-            b"RRULE:FREQ=MINUTELY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            b"RRULE:FREQ=HOURLY;BYMINUTE=0,4,8,12,16,20,24,28,32,36,40,44,48,52,56\r\n"
+            b"END:VEVENT\r\nEND:VCALENDAR\r\n",
             "line 5: VEVENT x.RRULE: more than 500 occurrences within the visit's days",
+        ),
+        (
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260113T000000\r\n"
+            b"RRULE:FREQ=MINUTELY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "line 5: VEVENT x.RRULE: FREQ=MINUTELY: a visit's events do not repeat more often "
+            "than hourly",
         ),
         (
             b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260113T100000\r\n"

@@ -1,7 +1,8 @@
 """Imports bound their work, not only what they keep: a tiny rule ticking every second since
-1900, components nested thousands deep, thousands of events, and a server that drips its
-answer. Each is refused (exit 2 naming the component) by a `visitcal import` process whose
-memory is capped, within a bound, or for the URL, within the one deadline of the whole fetch."""
+1900, thousands of rules each small alone, rules that never match, components nested thousands
+deep, thousands of events, and a server that drips its answer. Each is refused (exit 2 naming
+the component) by a `visitcal import` process whose memory is capped, or for the URL, within the
+one deadline of the whole fetch. The subprocess timeout only catches a hang."""
 
 from __future__ import annotations
 
@@ -23,17 +24,23 @@ from tests.helpers.cli import VISITCAL
 from tests.helpers.services import LEE, ROOT
 
 MEMORY = 1_500_000_000  # bytes of address space for the import process
-BOUND = 60  # seconds: a refused bomb answers well within this, an accepted one never would
+BOUND = 60  # seconds: only catches a hang (a refused bomb answers within the parse's deadline)
 
 HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bomb//EN\r\n"
 TAIL = "END:VCALENDAR\r\n"
 
 
-def _event(uid: str, extra: str = "") -> str:
+def _event(uid: str, extra: str = "", start: str = "19000101T000000Z") -> str:
     return (
         f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n"
-        f"DTSTART:19000101T000000Z\r\nSUMMARY:x\r\n{extra}END:VEVENT\r\n"
+        f"DTSTART:{start}\r\nSUMMARY:x\r\n{extra}END:VEVENT\r\n"
     )
+
+
+def _series(count: int, rule: str, start: str) -> str:
+    """`count` series of one rule, starting in the days of the visit imported into (Lee's,
+    2026-01-13 and 14 in Tokyo): each alone is cheap by any per-rule estimate."""
+    return HEAD + "".join(_event(f"s{n}", f"RRULE:{rule}\r\n", start) for n in range(count)) + TAIL
 
 
 BOMBS = {
@@ -41,6 +48,22 @@ BOMBS = {
     "every-minute-by-second": (
         HEAD + _event("tock", "RRULE:FREQ=MINUTELY;BYSECOND=0,10,20,30,40,50\r\n") + TAIL,
         "RRULE",
+    ),
+    # The reviewer's: 2,000 series ticking every second from the visit's last day on.
+    "many-every-second": (_series(2_000, "FREQ=SECONDLY", "20260114T000000Z"), "FREQ=SECONDLY"),
+    # 2,000 series of 12,960 occurrences each, all before the visit: one budget for them all.
+    "many-each-under-a-limit": (
+        _series(
+            2_000,
+            "FREQ=HOURLY;UNTIL=20260112T000000Z;BYMINUTE=" + ",".join(map(str, range(60))),
+            "20260103T000000Z",
+        ),
+        "for one import",
+    ),
+    # Never matches (no 30 February): estimated at one occurrence, walked to the year 9999.
+    "never-matching": (
+        _series(2_000, "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "20260113T000000Z"),
+        "took more than",
     ),
     "nested-deep": (HEAD + "BEGIN:X\r\n" * 5000 + "END:X\r\n" * 5000 + TAIL, "nested"),
     "many-events": (HEAD + "".join(_event(f"e{n}") for n in range(2_001)) + TAIL, "events"),
