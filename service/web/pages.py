@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from service.clock import utc_now
 from service.errors import InputError, NotFound, Unauthorized
@@ -124,9 +125,15 @@ def reminders(request: Request, visit: str = "") -> Response:
 
 @router.post("/reminders")
 async def sign_up(request: Request) -> Response:
+    # Async only to read the form; the rest (the database, the channel's address lookups) runs
+    # in the thread pool, so that a wait there holds no other request.
+    form = SignupForm.from_form(await request.form())
+    return await run_in_threadpool(_sign_up, request, form)
+
+
+def _sign_up(request: Request, form: SignupForm) -> Response:
     services = _services(request)
     lang = page_language(request)
-    form = SignupForm.from_form(await request.form())
     try:
         request_body = signup_request(form, services.settings.ntfy_server)
         created = create_subscription(services.db, services.settings, request_body, utc_now())
@@ -179,12 +186,18 @@ def _end(services: Services, subscription_id: str, token: str) -> tuple[int, Inp
 
 @router.post("/reminders/unsubscribe")
 async def unsubscribe(request: Request) -> Response:
+    # Async only to read the form; the database is used from the thread pool (see sign_up).
+    fields = await request.form()
+    subscription_id = str(fields.get("subscription", "")).strip()[:64]
+    token = str(fields.get("token", "")).strip()
+    return await run_in_threadpool(_unsubscribe, request, subscription_id, token)
+
+
+def _unsubscribe(request: Request, subscription_id: str, token: str) -> Response:
     services = _services(request)
     lang = page_language(request)
     _ = gettext_for(lang)
-    fields = await request.form()
-    subscription_id = str(fields.get("subscription", "")).strip()[:64]
-    status, problem = _end(services, subscription_id, str(fields.get("token", "")).strip())
+    status, problem = _end(services, subscription_id, token)
     if problem is None:
         message = _("You will get no more reminders from this subscription.")
         title = _("Unsubscribed")

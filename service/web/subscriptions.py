@@ -10,6 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from service.clock import utc_now
 from service.errors import NotFound
@@ -219,8 +220,15 @@ def confirm_page(request: Request, subscription_id: str, sig: str = "") -> Respo
 
 @router.post("/subscriptions/{subscription_id}/confirm", response_class=HTMLResponse)
 async def confirm(request: Request, subscription_id: str, sig: str = "") -> Response:
+    # Async only to read the form; the database is used from the thread pool, where a wait
+    # for a writer holds no other request.
+    posted = await _posted_sig(request, sig)
+    return await run_in_threadpool(_confirm, request, subscription_id, posted)
+
+
+def _confirm(request: Request, subscription_id: str, sig: str) -> Response:
     services = _services(request)
-    channel = _check_signed(services, subscription_id, await _posted_sig(request, sig), "confirm")
+    channel = _check_signed(services, subscription_id, sig, "confirm")
     try:
         confirm_subscription(
             services.db, services.settings, subscription_id, utc_now(), channel=channel
@@ -240,8 +248,13 @@ def unsubscribe_page(request: Request, subscription_id: str, sig: str = "") -> R
 
 @router.post("/subscriptions/{subscription_id}/unsubscribe", response_class=HTMLResponse)
 async def unsubscribe(request: Request, subscription_id: str, sig: str = "") -> Response:
+    posted = await _posted_sig(request, sig)  # then the database, from the thread pool
+    return await run_in_threadpool(_unsubscribe, request, subscription_id, posted)
+
+
+def _unsubscribe(request: Request, subscription_id: str, sig: str) -> Response:
     services = _services(request)
-    _check_signed(services, subscription_id, await _posted_sig(request, sig), "unsubscribe")
+    _check_signed(services, subscription_id, sig, "unsubscribe")
     with contextlib.suppress(NotFound):  # already unsubscribed: the same answer
         end_subscription(services.db, subscription_id, utc_now())
     message = "You will get no more reminders."
