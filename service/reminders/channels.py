@@ -334,17 +334,31 @@ def _keep_connections_alive() -> None:
     # urllib3 opens every connection through this function (urllib3.connection calls it by
     # attribute), so a delivery's connections go only to addresses the policy checked.
     _connection.create_connection = _pinned_connect
+    # And smtplib (Apprise's mailto://, whose URL may name its own SMTP server) through this one.
+    socket.create_connection = _pinned_socket_connect  # type: ignore[assignment]
 
 
 _plain_connect = _connection.create_connection
+_plain_socket_connect = socket.create_connection
 
 
 def _pinned_connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
     """During a delivery: connect to the address the channel policy checked, never to a name
     resolved again after the check; elsewhere, as urllib3 would."""
+    return _connect_checked(_plain_connect, address, *args, **kwargs)
+
+
+def _pinned_socket_connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+    """socket.create_connection, pinned the same way during a delivery."""
+    return _connect_checked(_plain_socket_connect, address, *args, **kwargs)
+
+
+def _connect_checked(
+    plain: Callable[..., socket.socket], address: tuple[str, int], *args: Any, **kwargs: Any
+) -> socket.socket:
     pin = _CONNECT_TO.get()
     if pin is None:
-        return _plain_connect(address, *args, **kwargs)
+        return plain(address, *args, **kwargs)
     host, port = address
     try:
         checked = pin(host, port)
@@ -354,7 +368,7 @@ def _pinned_connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> sock
     failure: OSError | None = None
     for one in checked:  # in the resolver's order, as a connection by name would try them
         try:
-            return _plain_connect((one, port), *args, **kwargs)
+            return plain((one, port), *args, **kwargs)
         except OSError as error:
             failure = error
     assert failure is not None

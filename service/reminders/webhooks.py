@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from service.address_policy import AddressRefused
 from service.reminders.channels import Outcome
 from service.reminders.message_ids import HEADER, JSON_FIELD
 
@@ -111,9 +112,15 @@ class _Connection:
 
 class WebhookClient:
     """Posts batches of webhook jobs, at most `concurrency` at once; `done` gets the outcomes in
-    groups as they come, in the client's thread (it must not block: hand them on)."""
+    groups as they come, in the client's thread (it must not block: hand them on).
 
-    def __init__(self, concurrency: int) -> None:
+    `connect_to` says where a connection to a host may go (the channel policy's
+    addresses_to_connect: every address checked, AddressRefused otherwise). Each connection goes
+    to one of those addresses, with the name kept for TLS: a name that resolves outside when
+    checked and inside a moment later (DNS rebinding) cannot slip between check and connect."""
+
+    def __init__(self, concurrency: int, connect_to: Callable[[str, int], list[str]]) -> None:
+        self._connect_to = connect_to
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="webhooks", daemon=True)
         self._thread.start()
@@ -176,6 +183,8 @@ class WebhookClient:
         async with self._slots:
             try:
                 connection = await self._connection(job.hook)
+            except AddressRefused as refused:
+                return Outcome(False, f"refused: {refused}"[:1000])
             except (OSError, TimeoutError, ssl.SSLError) as error:
                 return Outcome(
                     False, f"warning: JSON POST to {job.hook.host} failed: {_why(error)}"
@@ -207,16 +216,27 @@ class WebhookClient:
             if connection.usable:
                 return connection
             connection.close()
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
-                hook.host,
-                hook.port,
-                ssl=self._tls if hook.secure else None,
-                server_hostname=hook.host if hook.secure else None,
-            ),
-            CONNECT_SECONDS,
+        loop = asyncio.get_running_loop()
+        addresses = await asyncio.wait_for(  # resolving blocks: in a thread of the loop's
+            loop.run_in_executor(None, self._connect_to, hook.host, hook.port), CONNECT_SECONDS
         )
-        return _Connection(reader, writer)
+        failure: BaseException | None = None
+        for address in addresses:  # in the resolver's order, as a connection by name tries them
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(
+                        address,
+                        hook.port,
+                        ssl=self._tls if hook.secure else None,
+                        server_hostname=hook.host if hook.secure else None,
+                    ),
+                    CONNECT_SECONDS,
+                )
+            except (OSError, TimeoutError) as error:
+                failure = error
+                continue
+            return _Connection(reader, writer)
+        raise failure or OSError(f"{hook.host} has no address")
 
     def _keep(self, hook: Webhook, connection: _Connection) -> None:
         if self._idle_count >= _MAX_IDLE:  # many hosts: forget the others' idle connections

@@ -78,7 +78,7 @@ class ReminderWorker:
         # Plain json:// webhooks go through our own client, many at once on kept-alive
         # connections; every other channel through `sender` in the delivering threads.
         self.policy = ChannelPolicy.from_settings(settings)
-        self.webhooks = WebhookClient(settings.worker_threads)
+        self.webhooks = WebhookClient(settings.worker_threads, self.policy.addresses_to_connect)
 
     # -- life cycle ---------------------------------------------------------------------------
 

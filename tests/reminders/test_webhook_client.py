@@ -16,9 +16,16 @@ from typing import Any
 
 import pytest
 
+from service.reminders.channel_policy import ChannelPolicy
 from service.reminders.channels import Outcome
 from service.reminders.webhooks import Job, WebhookClient, webhook_of, webhook_payload
+from service.settings import Settings
 from tests.helpers.live_server import free_port
+
+# The receivers listen on 127.0.0.1: the policy lets connections go inside.
+INSIDE_ALLOWED = ChannelPolicy.from_settings(
+    Settings(channel_allow_private=True)
+).addresses_to_connect
 
 
 @pytest.fixture
@@ -98,7 +105,7 @@ def test_posts_apprise_json_with_id_and_auth_over_one_kept_alive_tls_connection(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[1]))  # trusted, as a system CA would be
     with HttpsReceiver(*certificate, close_after=3) as receiver:
-        client = WebhookClient(concurrency=4)
+        client = WebhookClient(concurrency=4, connect_to=INSIDE_ALLOWED)
         try:
             channel = f"jsons://desk:s%40cret@127.0.0.1:{receiver.port}/hooks/visit"
             outcomes = post_one_by_one(client, channel, 5)
@@ -123,7 +130,7 @@ def test_an_untrusted_certificate_fails_the_delivery_and_nothing_arrives(
     certificate: tuple[Path, Path],
 ) -> None:
     with HttpsReceiver(*certificate) as receiver:
-        client = WebhookClient(concurrency=1)
+        client = WebhookClient(concurrency=1, connect_to=INSIDE_ALLOWED)
         try:
             (outcome,) = post_one_by_one(client, f"jsons://127.0.0.1:{receiver.port}/hook", 1)
         finally:
