@@ -28,16 +28,35 @@ class ChangeView:
     def summary(self) -> str:
         what = f"segment {self.segment!r}" if self.segment else "the visit"
         fields = sorted(set(self.after or {}) | set(self.before or {}))
-        if self.kind in ("added", "deleted") or not fields:
+        if self.kind in ("added", "deleted", "removed") or not fields:
             return f"{what} {self.kind}"
         return f"{what} {self.kind}: {', '.join(fields)}"
 
 
+def _as_shown(change: Change, kind: str, after: dict[str, Any] | None) -> Change:
+    """A row for public readers in place of `change`, which they may not see as it is."""
+    return Change(
+        id=change.id,
+        visit_id=change.visit_id,
+        segment_key=change.segment_key,
+        kind=kind,
+        actor=change.actor,
+        at=change.at,
+        before=None,
+        after=after,
+    )
+
+
 def publicly_visible(changes: list[Change], restricted_now: set[str]) -> list[Change]:
-    """The changes a public reader may see, oldest first. Each segment's visibility is replayed
-    through its history: a change is public only if its segment was public before and after
-    it, so what happened while a segment was restricted stays hidden after it is published."""
+    """The changes a public reader may see, oldest first, as public feeds showed them.
+
+    Each segment's visibility and fields are replayed through its history. A change while the
+    segment is public shows as it is; changes while it is restricted do not show. Made
+    restricted, it leaves the public feeds: one "removed" entry, without details. Made public,
+    it appears in them: one "added" entry with its fields as published, so what was held back
+    in between (values later changed again) never shows."""
     visible: dict[str, bool] = {}
+    fields: dict[str, dict[str, Any]] = {}  # each segment's fields as far as the history says
     shown = []
     for change in changes:
         key = change.segment_key
@@ -45,23 +64,34 @@ def publicly_visible(changes: list[Change], restricted_now: set[str]) -> list[Ch
             shown.append(change)
             continue
         before, after = change.before or {}, change.after or {}
+        if change.kind == "added":  # "added" rows carry every field
+            fields[key] = dict(after)
+            visible[key] = after.get("visibility", "public") == "public"
+            if visible[key]:
+                shown.append(change)
+            continue
+        fields.setdefault(key, {}).update(after)
         if key in visible:
             was = visible[key]
         elif "visibility" in before:
             was = before["visibility"] == "public"
-        elif change.kind == "added":  # "added" rows carry every field
-            was = after.get("visibility", "public") == "public"
         else:  # a history older than its visibility: the segment counts as what it is now
             was = key not in restricted_now
         now = after["visibility"] == "public" if "visibility" in after else was
         visible[key] = now
-        if was and now:
+        if was and now:  # deleted while public, too
             shown.append(change)
-    return shown
+        elif now:  # published: it appears in public feeds as it is now
+            shown.append(_as_shown(change, "added", dict(sorted(fields[key].items()))))
+        elif was:  # withdrawn: it leaves public feeds
+            shown.append(_as_shown(change, "removed", None))
+    # A history that disagrees with the segment as it is now (older rows without visibility)
+    # shows nothing of a segment that is restricted now and that the replay calls public.
+    return [c for c in shown if not (c.segment_key in restricted_now and visible[c.segment_key])]
 
 
 def public_changes(db: Database, slug: str, limit: int = 200) -> tuple[Visit, list[ChangeView]]:
-    """Newest first; changes that touch a segment while it is or was restricted are left out."""
+    """Newest first; what happened while a segment was restricted is left out."""
     with db.session() as session:
         visit = visit_by_slug(session, slug)
         restricted = set(
@@ -77,8 +107,6 @@ def public_changes(db: Database, slug: str, limit: int = 200) -> tuple[Visit, li
             .order_by(col(Change.at), col(Change.id))
         ).all()
     shown = publicly_visible(list(rows), restricted)
-    # Still restricted now: nothing of it, whatever the replay says.
-    shown = [c for c in shown if c.segment_key not in restricted]
     return visit, [
         ChangeView(c.id or 0, c.segment_key, c.kind, c.actor, c.at, c.before, c.after)
         for c in reversed(shown[-limit:])

@@ -152,3 +152,50 @@ def test_the_history_shows_an_import_source_without_its_secrets(
     assert f"import:http://127.0.0.1:{port}/…" in history
     for secret in ("feeduser", "hunter2", "private-k3y", "basic.ics", "s3cr3t"):
         assert secret not in history, secret
+
+
+def _entries(client: httpx.Client, key: str) -> list[dict[str, object]]:
+    """The public history's entries of one segment, newest first."""
+    return [c for c in client.get(f"/visits/{LEE}/changes").json() if c["segment"] == key]
+
+
+def test_publishing_and_withdrawing_show_in_the_history_as_in_the_feeds(organizer) -> None:
+    """Withdrawn, a segment leaves the feeds: one "removed" entry without details. Published
+    (again), it appears: one "added" entry as it is now, nothing of what it was in between."""
+    client, auth = organizer
+    tour = {**HELD_BACK, "id": "tour", "title": "Park tour", "location": "Nara Park east gate"}
+    tour["visibility"] = "public"
+    assert client.post(SEGMENTS, json=tour, headers=auth).status_code == 201
+    assert [c["kind"] for c in _entries(client, "tour")] == ["added"]
+
+    withdraw = {"visibility": "restricted"}
+    assert client.patch(f"{SEGMENTS}/tour", json=withdraw, headers=auth).status_code == 200
+    assert "Park tour" not in client.get(f"/feeds/visits/{LEE}.ics").text
+    removed = _entries(client, "tour")[0]
+    assert removed["kind"] == "removed" and removed["before"] is removed["after"] is None
+    for held in ({"title": "Hidden title", "location": "Secret cellar"}, {"title": "Tour again"}):
+        assert client.patch(f"{SEGMENTS}/tour", json=held, headers=auth).status_code == 200
+    moved = {"visibility": "public", "location": "Nara Park"}
+    assert client.patch(f"{SEGMENTS}/tour", json=moved, headers=auth).status_code == 200
+
+    assert "Tour again" in client.get(f"/feeds/visits/{LEE}.ics").text
+    entries = _entries(client, "tour")
+    assert [c["kind"] for c in entries] == ["added", "removed", "added"]
+    published = entries[0]["after"]
+    assert isinstance(published, dict)
+    assert published["title"] == "Tour again" and published["location"] == "Nara Park"
+    assert published["visibility"] == "public"
+    atom = client.get(f"/visits/{LEE}/changes.atom").text
+    assert "Tour again" in atom and "'Nara Park'" in atom
+    for path, text in _public_text(client).items():
+        for secret in ("Hidden title", "Secret cellar"):
+            assert secret not in text, (path, secret)
+
+    # Restricted from the start, then published: it appears once, as published.
+    assert client.post(SEGMENTS, json=HELD_BACK, headers=auth).status_code == 201
+    assert _entries(client, "motorcade") == []
+    published = {"visibility": "public", "location": "Nara Park"}
+    assert client.patch(f"{SEGMENTS}/motorcade", json=published, headers=auth).status_code == 200
+    (added,) = _entries(client, "motorcade")
+    assert added["kind"] == "added" and added["after"]["location"] == "Nara Park"  # type: ignore[index]
+    assert "north gate" not in client.get(f"/visits/{LEE}/changes").text
