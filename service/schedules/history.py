@@ -12,12 +12,13 @@ from sqlmodel import col, select
 from service.db import Database
 from service.models import Change, Segment, Visit
 from service.schedules.lookup import visit_by_slug
+from service.signing import server_secret, sign
 from service.urls import visit_changes, visit_page
 
 
 @dataclass(frozen=True)
 class ChangeView:
-    id: int
+    id: str  # public_id of the row
     segment: str
     kind: str
     actor: str
@@ -90,8 +91,18 @@ def publicly_visible(changes: list[Change], restricted_now: set[str]) -> list[Ch
     return [c for c in shown if not (c.segment_key in restricted_now and visible[c.segment_key])]
 
 
-def public_changes(db: Database, slug: str, limit: int = 200) -> tuple[Visit, list[ChangeView]]:
-    """Newest first; what happened while a segment was restricted is left out."""
+def public_id(secret: bytes, row_id: int) -> str:
+    """A change's id for public readers: stable, but not the row's sequential number, whose gaps
+    would count the changes kept from them."""
+    return sign(secret, f"change:{row_id}")[:16]
+
+
+def public_changes(
+    db: Database, slug: str, secret_key: str = "", limit: int = 200
+) -> tuple[Visit, list[ChangeView]]:
+    """Newest first; what happened while a segment was restricted is left out. `secret_key`:
+    the configured key for signed links (service.signing.server_secret)."""
+    secret = server_secret(db, secret_key)
     with db.session() as session:
         visit = visit_by_slug(session, slug)
         restricted = set(
@@ -108,7 +119,9 @@ def public_changes(db: Database, slug: str, limit: int = 200) -> tuple[Visit, li
         ).all()
     shown = publicly_visible(list(rows), restricted)
     return visit, [
-        ChangeView(c.id or 0, c.segment_key, c.kind, c.actor, c.at, c.before, c.after)
+        ChangeView(
+            public_id(secret, c.id or 0), c.segment_key, c.kind, c.actor, c.at, c.before, c.after
+        )
         for c in reversed(shown[-limit:])
     ]
 

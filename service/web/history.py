@@ -15,7 +15,7 @@ router = APIRouter(tags=["history"])
 
 
 class ChangeOut(BaseModel):
-    id: int
+    id: str  # stable; says nothing of how many changes there were
     segment: str
     kind: str
     summary: str
@@ -29,7 +29,7 @@ class ChangeOut(BaseModel):
 def list_changes(request: Request, slug: str) -> list[dict[str, object]]:
     """Every change to the visit's public schedule, newest first: who, when, before/after."""
     services: Services = request.app.state.services
-    _visit, changes = public_changes(services.db, slug)
+    _visit, changes = public_changes(services.db, slug, services.settings.secret_key)
     return [{**change.__dict__, "summary": change.summary()} for change in changes]
 
 
@@ -41,7 +41,7 @@ def list_changes(request: Request, slug: str) -> list[dict[str, object]]:
 def changes_feed(request: Request, slug: str) -> Response:
     """The same changes as an Atom feed."""
     services: Services = request.app.state.services
-    visit, changes = public_changes(services.db, slug)
+    visit, changes = public_changes(services.db, slug, services.settings.secret_key)
     return Response(
         atom_feed(services.settings.base_url, visit, changes), media_type="application/atom+xml"
     )

@@ -5,6 +5,7 @@ history shows an import's source without its secrets."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -88,10 +89,11 @@ def test_a_public_feeds_validators_move_only_with_its_bytes(organizer) -> None:
         modified = parsedate_to_datetime(answer.headers["last-modified"])
         return answer.content, answer.headers["etag"], modified
 
-    before = validators()
+    before, health = validators(), client.get("/healthz").json()
     change = {"location": "Nara Park east gate", "start": "09:15"}
     assert client.patch(f"{SEGMENTS}/motorcade", json=change, headers=auth).status_code == 200
     assert validators() == before  # only the restricted segment changed
+    assert client.get("/healthz").json() == health == {"status": "ok"}
     # Published, it changes the bytes: both validators move.
     assert (
         client.patch(
@@ -199,3 +201,17 @@ def test_publishing_and_withdrawing_show_in_the_history_as_in_the_feeds(organize
     (added,) = _entries(client, "motorcade")
     assert added["kind"] == "added" and added["after"]["location"] == "Nara Park"  # type: ignore[index]
     assert "north gate" not in client.get(f"/visits/{LEE}/changes").text
+
+
+def test_history_ids_are_stable_and_do_not_count_hidden_changes(organizer) -> None:
+    """Sequential ids would show gaps where restricted changes were left out."""
+    client, auth = organizer
+    assert client.post(SEGMENTS, json=HELD_BACK, headers=auth).status_code == 201
+    moved = {"location": "Nara Park west gate"}
+    assert client.patch(f"{SEGMENTS}/motorcade", json=moved, headers=auth).status_code == 200
+    ids = [c["id"] for c in client.get(f"/visits/{LEE}/changes").json()]
+    assert ids and all(isinstance(i, str) and not i.isdigit() for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert [c["id"] for c in client.get(f"/visits/{LEE}/changes").json()] == ids  # stable
+    atom = client.get(f"/visits/{LEE}/changes.atom").text
+    assert re.findall(r"<entry><id>[^<#]*#([^<]+)</id>", atom) == ids
