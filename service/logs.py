@@ -39,3 +39,7 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # APScheduler says "Running job ..." at INFO for every run: twice a second for the
+    # worker's watch job. Its warnings and errors still show; all of it at DEBUG.
+    if root.level > logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,5 +1,6 @@
 """Logs one line per event, as JSON when log_format says so: a `visitcal worker` delivering a
-reminder and failing another writes one JSON object per line, each naming its level and logger."""
+reminder and failing another writes one JSON object per line, each naming its level and logger,
+and none for the scheduler's routine runs."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def test_a_worker_logs_one_json_object_per_line(
     failed = [e for e in logged if e["level"] == "warning" and "failed" in e["message"]]
     assert len(failed) == 1 and failed[0]["logger"] == "visitcal.worker", logged
     assert any(e["message"].startswith("handled ") for e in logged), logged  # a run, a line
+    # Not the scheduler's "Running job ..." at every run of every job (twice a second).
+    scheduler = [e for e in logged if e["logger"].startswith("apscheduler")]
+    assert scheduler == [], scheduler[:3]
     # Nothing else on the output but the one line saying the worker runs.
     others = [line for line in worker.lines if line and not line.startswith("{")]
     assert len(others) == 1 and "running" in others[0], others
