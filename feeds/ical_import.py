@@ -96,6 +96,8 @@ class ImportedEvent:
     # floating times in a calendar without X-WR-TIMEZONE.
     zone: str | None = None
     series_uid: str | None = None  # for an occurrence of a recurring event: the series' UID
+    # The LANGUAGE a text property says it is in, lowercased primary tag: (("SUMMARY", "ja"),).
+    languages: tuple[tuple[str, str], ...] = ()
 
     @property
     def all_day(self) -> bool:
@@ -456,6 +458,19 @@ def _text(event: icalendar.Component, name: str) -> str:
     return str(value)
 
 
+def _languages(event: icalendar.Component) -> tuple[tuple[str, str], ...]:
+    """Which of SUMMARY, DESCRIPTION and LOCATION say their language (RFC 5545 LANGUAGE)."""
+    found = []
+    for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
+        value = event.get(name)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        tag = str(getattr(value, "params", {}).get("LANGUAGE", "")).strip().lower()
+        if tag:
+            found.append((name, tag.replace("_", "-").split("-", 1)[0][:8]))
+    return tuple(found)
+
+
 def _categories(event: icalendar.Event) -> tuple[str, ...]:
     try:
         return tuple(str(value) for value in event.categories)
@@ -501,6 +516,7 @@ def _imported(
         line=place.line,
         zone=_zone_name(start, place, calendar_has_zone),
         series_uid=series_uid,
+        languages=_languages(event),
     )
 
 

@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 from feeds.ical_import import CalendarFormatError, ImportedEvent, parse_calendar, read_decorations
 from service.db import Database
 from service.errors import InputError, PreconditionFailed
+from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from service.input_rules import TAG, multi_line, one_line
 from service.localtime import start_of_day, zone
 from service.models import SEGMENT_KINDS, Segment, Visit
@@ -210,6 +211,24 @@ def _checked_text(
     return value
 
 
+def _translations(
+    existing: Segment | None, event: ImportedEvent, title: str, description: str
+) -> dict[str, dict[str, str]]:
+    """The segment's translations: those it has (a calendar carries one text per property), and
+    the event's own texts under the language they say they are in (SUMMARY;LANGUAGE=ja), when
+    that is one of ours besides the default."""
+    kept = {
+        lang: dict(texts) for lang, texts in (existing.translations if existing else {}).items()
+    }
+    texts = {"SUMMARY": ("title", title), "LOCATION": ("location", event.location)}
+    texts["DESCRIPTION"] = ("description", description)
+    for name, lang in event.languages:
+        field, text = texts[name]
+        if lang in LANGUAGES and lang != DEFAULT_LANGUAGE and text.strip():
+            kept.setdefault(lang, {})[field] = text
+    return kept
+
+
 def _segment_input(
     event: ImportedEvent,
     key: str,
@@ -275,8 +294,7 @@ def _segment_input(
             decorated.description, TEXT, "DESCRIPTION", event, source, lines=True
         ),
         tags=tags,
-        # A calendar carries one language: the schedule's translations stay, as visibility does.
-        translations=dict(existing.translations) if existing else {},
+        translations=_translations(existing, event, title, decorated.description),
         uid=event.uid,
         sequence=event.sequence,
     )

@@ -126,3 +126,42 @@ def test_the_cli_signs_up_a_follower_in_a_language(sqlite_url: str) -> None:
     assert "language" in bad.stderr
     with open_services(sqlite_url) as services, services.db.session() as session:
         assert [s.language for s in session.exec(select(Subscription))] == ["ko"]
+
+
+def test_an_import_keeps_texts_under_the_language_they_say_they_are_in(
+    seeded_sqlite: Services,
+) -> None:
+    from service.schedules.calendar_import import import_calendar
+
+    calendar = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Cabinet Office//schedule//JA
+BEGIN:VEVENT
+UID:kantei-lunch-20260114@example.go.jp
+DTSTAMP:20260110T000000Z
+DTSTART;TZID=Asia/Tokyo:20260114T121000
+DTEND;TZID=Asia/Tokyo:20260114T130000
+SUMMARY;LANGUAGE=ja-JP:昼食会
+LOCATION;LANGUAGE=ja:奈良ホテル
+END:VEVENT
+END:VCALENDAR
+"""
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    import_calendar(
+        seeded_sqlite.catalog, LEE, calendar.encode(), source="kantei.ics", actor="import", now=now
+    )
+    with seeded_sqlite.db.session() as session:
+        from sqlmodel import select
+
+        from service.models import Segment
+
+        lunch = session.exec(
+            select(Segment).where(Segment.uid == "kantei-lunch-20260114@example.go.jp")
+        ).one()
+    assert lunch.title == "昼食会"  # the only text the calendar gives is the default too
+    assert lunch.translations == {"ja": {"title": "昼食会", "location": "奈良ホテル"}}
+    # The summit kept its own translations (the import's calendar does not carry it).
+    assert (
+        segment_row(seeded_sqlite.catalog, LEE, "summit").translations["ja"]["title"] == "首脳会談"
+    )
