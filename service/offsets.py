@@ -9,7 +9,8 @@ from babel.units import format_unit
 from pydantic import TypeAdapter, ValidationError
 
 MAX_OFFSET = timedelta(days=30)
-_SHORT = re.compile(r"^\s*(\d{1,7})\s*([smhdw])\s*$", re.I)
+# ASCII only: \d would also take "١" or "۱", digits nobody means to type into a form.
+_SHORT = re.compile(r"^\s*(\d{1,7})\s*([smhdw])\s*$", re.I | re.ASCII)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _ISO = TypeAdapter(timedelta)
 
@@ -20,8 +21,14 @@ def parse_offset(text: str) -> timedelta:
     if short:
         value = timedelta(**{_UNITS[short.group(2).lower()]: int(short.group(1))})
     elif text.strip().upper().startswith("P"):
+        iso = text.strip().upper()
+        if not iso.isascii():
+            raise ValueError(f"{text!r} is not a duration: write its digits as 0-9")
+        if any(unit in iso.partition("T")[0] for unit in "YM"):
+            # Months and years have no fixed length (P1M would be any of 28 to 31 days).
+            raise ValueError(f"{text!r}: months and years have no fixed length; give days (P30D)")
         try:
-            value = _ISO.validate_python(text.strip().upper())
+            value = _ISO.validate_python(iso)
         except ValidationError:
             raise ValueError(f"{text!r} is not a duration (e.g. 1d, 1h, 15m or PT15M)") from None
     else:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.clock import utc_now
-from service.errors import InputError
+from service.errors import InputError, PreconditionFailed
 from service.input_rules import Day, Item, Line, LocalTime, Name, Text
 from service.schedules import editing
 from service.schedules.spec import (
@@ -86,10 +86,13 @@ def _services(request: Request) -> Services:
 
 
 def _expected(if_match: str | None) -> int | None:
-    """If-Match: "seq-3" (the segment's ETag) or a bare 3; None when absent or `*`."""
+    """If-Match: "seq-3" (the segment's ETag) or a bare 3; None when absent or `*`. A weak tag
+    (W/"seq-3") never matches: If-Match compares strongly (RFC 9110 13.1.1), so it is a 412."""
     if if_match is None or if_match.strip() == "*":
         return None
-    found = re.fullmatch(r'\s*(?:W/)?"?(?:seq-)?(\d{1,9})"?\s*', if_match)
+    if if_match.strip().startswith("W/"):
+        raise PreconditionFailed("If-Match: a weak ETag never matches; send the ETag as given")
+    found = re.fullmatch(r'\s*"?(?:seq-)?(\d{1,9})"?\s*', if_match, re.ASCII)
     if not found:
         raise InputError("If-Match", 'give the segment\'s ETag, e.g. "seq-3"')
     return int(found.group(1))

@@ -118,6 +118,10 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"offsets": ["31d"]}, "offsets"),
     ({"offsets": ["1h", "P40D"]}, "offsets"),
     ({"offsets": []}, "offsets"),
+    ({"offsets": ["P1M"]}, "offsets"),  # months and years have no fixed length
+    ({"offsets": ["P1Y"]}, "offsets"),
+    ({"offsets": ["\u0661h"]}, "offsets"),  # ARABIC-INDIC DIGIT ONE: digits are 0-9
+    ({"offsets": ["PT\u0661H"]}, "offsets"),
     ({"visits": ["no-such-visit"]}, "visits"),
     ({"kinds": ["party"]}, "kinds"),
     ({"surprise": True}, "surprise"),
@@ -150,6 +154,19 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(
     assert [(r.id, r.state, r.due_at) for r in reminders(seeded)] == planned
     unchanged = client.get(url, headers=bearer(token)).json()
     assert (unchanged["offsets"], unchanged["timezone"]) == (["1 hour"], "UTC")
+
+
+def test_an_offset_in_months_is_refused_with_why_and_minutes_are_kept(
+    seeded: Services, future: Any, client: httpx.Client
+) -> None:
+    good = {"channel": CHANNEL, "visits": [FUTURE], "timezone": "UTC"}
+    refused = client.post("/subscriptions", json={**good, "offsets": ["P1M"]})
+    assert refused.status_code == 422
+    (error,) = refused.json()["detail"]
+    assert error["loc"] == ["body", "offsets"] and "months" in error["msg"], error
+    kept = client.post("/subscriptions", json={**good, "offsets": ["P1DT1M", "PT5M"]})
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["offsets"] == ["1 day 1 minute", "5 minutes"]
 
 
 def test_cli_subscribe_list_and_unsubscribe(seeded_sqlite: Services) -> None:

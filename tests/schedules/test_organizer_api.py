@@ -71,6 +71,13 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(organizer) -> None:
     assert stale.status_code == 412
     assert _counts(services) == counts
     assert "Other" not in client.get(f"/feeds/visits/{LEE}.ics").text
+    # A weak tag never matches (If-Match compares strongly), even one of the current sequence.
+    weak = client.patch(
+        f"{SEGMENT}/summit", json={"title": "Other"}, headers={**auth, "If-Match": 'W/"seq-1"'}
+    )
+    assert weak.status_code == 412, weak.text
+    assert _counts(services) == counts
+    assert "Other" not in client.get(f"/feeds/visits/{LEE}.ics").text
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic abc"])
