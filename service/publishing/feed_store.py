@@ -109,6 +109,12 @@ class FeedStore:
                 self._feeds.clear()
                 self._private.clear()
 
+    def holds(self, key: FeedKey) -> bool:
+        """Whether `get(key)` can answer from memory, with no database trip: the feed is
+        rendered and the catalog's version was checked within change_check_seconds."""
+        fresh = self.clock() - self._checked_at < self.settings.change_check_seconds
+        return fresh and key in self._feeds
+
     def get(self, key: FeedKey) -> RenderedFeed | None:
         """The feed, or None when its visit or segment does not exist (or is not public)."""
         if not (_NAME_OR_NOTHING.match(key.slug) and _NAME_OR_NOTHING.match(key.segment)):

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.errors import InputError
@@ -131,8 +132,8 @@ class FeedFastPath:
                             conditions[header] = text if seen is None else f"{seen}, {text}"
                     query = scope.get("query_string", b"").decode("latin-1")
                     key, attachment = matched
-                    status, headers, body = answer(
-                        self.store, key, attachment, query, conditions, method == "HEAD"
+                    status, headers, body = await self._answer(
+                        key, attachment, query, conditions, method == "HEAD"
                     )
                     count_feed(status)
                     start = {"type": "http.response.start", "status": status, "headers": [*headers]}
@@ -140,6 +141,21 @@ class FeedFastPath:
                     await send({"type": "http.response.body", "body": body})
                     return
         await self.app(scope, receive, send)
+
+    async def _answer(
+        self, key: FeedKey, attachment: bool, query: str, conditions: dict[str, str], head: bool
+    ) -> tuple[int, RawHeaders, bytes]:
+        """From memory on the event loop when the store holds the feed (the usual case);
+        otherwise in the thread pool, so that a database that is slow to answer (rendering a
+        feed, checking the catalog's version, a private token) holds no other request."""
+        if key.scope != "private":
+            try:
+                resolved = resolve(self.store, key, query)  # no database for public feeds
+            except InputError:
+                resolved = None
+            if resolved is not None and self.store.holds(resolved):
+                return feed_response(self.store, resolved, attachment, conditions, head)
+        return await run_in_threadpool(answer, self.store, key, attachment, query, conditions, head)
 
 
 router = APIRouter(tags=["feeds"])
