@@ -18,6 +18,22 @@ _WORDED: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("{value} is not a duration (e.g. 1d, 1h, 15m or PT15M)"),
         ),
         (r"^(?P<value>'.*') must be more than zero$", N_("{value} must be more than zero")),
+        (
+            r"^(?P<value>'.*') is not a duration: write its digits as 0-9$",
+            N_("{value} is not a duration: write its digits as 0-9"),
+        ),
+        (
+            r"^(?P<value>'.*'): months and years have no fixed length; give days \(P30D\)$",
+            N_("{value}: months and years have no fixed length; give days (P30D)"),
+        ),
+        (
+            r"^(?P<value>'.*') must be at least one second$",
+            N_("{value} must be at least one second"),
+        ),
+        (
+            r"^(?P<value>'.*') is not a whole number of seconds$",
+            N_("{value} is not a whole number of seconds"),
+        ),
         (r"^(?P<value>'.*') is more than 30 days$", N_("{value} is more than 30 days")),
         (r"^give at least one offset$", N_("give at least one offset")),
         (r"^at most 10 offsets$", N_("at most 10 offsets")),

@@ -28,6 +28,10 @@ def reason(check: Callable[[], object]) -> str:
         (lambda: parse_offset("0m"), "'0m' は 0 より大きくしてください"),
         (lambda: parse_offset("31d"), "'31d' は 30 日を超えています"),
         (lambda: parse_offsets([]), "少なくとも一つ入力してください"),
+        (
+            lambda: parse_offset("P1M"),
+            "'P1M'：月や年は長さが一定ではありません。日数で指定してください（P30D）",
+        ),
         (lambda: parse_offsets(["1h"] * 11), "10 個までにしてください"),
         (
             lambda: zone("Mars/Base"),
