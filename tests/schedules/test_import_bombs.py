@@ -150,3 +150,26 @@ def test_a_server_dripping_its_headers_is_cut_off_at_the_one_deadline(
     assert refused.value.field == "url"
     # Each byte comes well within the per-read timeout: only the whole-fetch deadline ends it.
     assert time.monotonic() - began < 10
+
+
+def test_reading_stops_at_the_deadline_inside_a_rule_walked_to_the_year_9999() -> None:
+    """The deadline stops the work inside dateutil's walk (no check of ours runs there), says
+    why, and nothing of it is raised later in the thread."""
+    from datetime import date
+
+    from feeds.ical_import import CalendarFormatError, parse_calendar
+
+    never = _series(1, "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30", "20260113T000000Z").encode()
+    with pytest.raises(CalendarFormatError, match=r"VCALENDAR: took more than 0\.2 s to read"):
+        parse_calendar(
+            never,
+            zone="Asia/Tokyo",
+            first_day=date(2026, 1, 13),
+            last_day=date(2026, 1, 14),
+            max_bytes=10_000,
+            max_seconds=0.2,
+        )
+    total = 0
+    for n in range(2_000_000):  # pure Python work after it: a late DeadlinePassed would land here
+        total += n
+    assert total == 1_999_999_000_000
