@@ -66,6 +66,40 @@ def _addressed_from(
     return whole[:cut], whole[cut:]
 
 
+def itip_withdrawal(
+    uid: str,
+    sequence: int,
+    stamp: datetime,
+    organizer: str,
+    attendee: str,
+    organizer_name: str = "",
+    summary: str = "Withdrawn",
+) -> bytes:
+    """A METHOD:CANCEL for an event withdrawn from public view (made restricted): only what RFC
+    5546 asks of a VEVENT CANCEL (UID, SEQUENCE, DTSTAMP, ORGANIZER, ATTENDEE) with
+    STATUS:CANCELLED and a neutral SUMMARY, built from scratch so that nothing of the segment as
+    it now is (held back from the public) can ride along; no DTSTART (optional in a CANCEL)."""
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp)
+    sender = icalendar.vCalAddress(f"mailto:{_address('organizer', organizer)}")
+    if organizer_name:
+        sender.params["CN"] = organizer_name
+    event.add("organizer", sender)
+    event.add("summary", summary)
+    event.add("status", "CANCELLED")
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL")
+    calendar.add_component(event)
+    whole = calendar.to_ical()
+    cut = whole.rindex(_END_EVENT)
+    return whole[:cut] + _attendee_line(_address("attendee", attendee)) + whole[cut:]
+
+
 def _attendee_line(address: str) -> bytes:
     follower = icalendar.vCalAddress(f"mailto:{address}")
     follower.params["CUTYPE"] = "INDIVIDUAL"

@@ -161,8 +161,9 @@ class Subscription(SQLModel, table=True):
 
 REMINDER_STATES = ("pending", "claimed", "sent", "failed", "missed", "cancelled")
 # "reminder" is the ordinary one; "invitation" puts the segment in an email follower's calendar
-# (iMIP); the others are notices about a change to the segment.
-REMINDER_KINDS = ("reminder", "moved", "refined", "cancelled", "changed", "invitation")
+# (iMIP) and "withdrawn" takes it out again when it is made restricted; the others are notices
+# about a change to the segment.
+REMINDER_KINDS = ("reminder", "moved", "refined", "cancelled", "changed", "invitation", "withdrawn")
 
 
 class Reminder(SQLModel, table=True):

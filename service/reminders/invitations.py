@@ -4,7 +4,9 @@ event it already holds (same UID, SEQUENCE as in the feed)."""
 
 from __future__ import annotations
 
-from feeds.itip import itip_calendar, itip_method
+from datetime import datetime
+
+from feeds.itip import itip_calendar, itip_method, itip_withdrawal
 from service.i18n import DEFAULT_LANGUAGE
 from service.models import Segment, Subscription, Visit
 from service.reminders.email_address import address_of, is_email_channel
@@ -39,3 +41,24 @@ def mail_extras(
         organizer_name=settings.mail_from_name,
     )
     return MailExtras(unsubscribe=unsubscribe, calendar=calendar, method=method)
+
+
+def withdrawal_extras(
+    settings: Settings,
+    subscription: Subscription,
+    uid: str,
+    sequence: int,
+    stamp: datetime,
+    unsubscribe: str,
+) -> MailExtras:
+    """The CANCEL for a segment made restricted after the follower's calendar got it: its UID
+    and a SEQUENCE above the last REQUEST, nothing else of the segment."""
+    calendar = itip_withdrawal(
+        uid,
+        sequence,
+        stamp,
+        organizer=settings.organizer_email,
+        attendee=address_of(subscription.channel),
+        organizer_name=settings.mail_from_name,
+    )
+    return MailExtras(unsubscribe=unsubscribe, calendar=calendar, method="CANCEL")

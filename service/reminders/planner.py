@@ -20,7 +20,10 @@ DONE = ("sent", "failed", "missed")
 # Catalog change kinds that followers are told about, and the notice each gets.
 NOTICES = {"cancelled": "cancelled", "refined": "refined", "moved": "moved", "restored": "moved"}
 # Rows that tell a follower of a segment rather than remind them of it; one is pending at most.
-NOTICE_KINDS = ("moved", "refined", "cancelled", "invitation")
+NOTICE_KINDS = ("moved", "refined", "cancelled", "invitation", "withdrawn")
+# Notices whose calendar part is a REQUEST: after one of these the follower's calendar holds
+# the event ("cancelled" carries a CANCEL, "withdrawn" the CANCEL of a segment made restricted).
+REQUEST_KINDS = ("moved", "refined", "invitation")
 
 
 def follows(subscription: Subscription, segment: Segment, visit: Visit) -> bool:
@@ -216,6 +219,9 @@ def plan_changes(
         visit = session.get(Visit, segment.visit_id)
         assert visit is not None
         reconcile(session, subscriptions, [(segment, visit)], now)
+        if segment.visibility != "public":
+            _queue_withdrawals(session, subscriptions, segment, now, debounce)
+            continue
         # Tell followers only about segments that have not started (before or after the change).
         starts = [s for s in (change.before_start, change.after_start) if s is not None]
         if starts and max(starts) > now:
@@ -298,12 +304,72 @@ def _queue_notices(
                 created_at=now,
             )
         else:
-            if kind != "invitation":  # a notice to read outranks a silent calendar update
+            # A notice to read outranks a silent calendar update; a withdrawal not yet sent of
+            # a segment public again becomes the REQUEST that puts it back.
+            if kind != "invitation" or row.kind == "withdrawn":
                 row.kind = kind
             row.due_at = min(row.due_at, due)
             row.next_attempt_at = min(row.next_attempt_at, due)
             row.segment_start, row.segment_sequence = segment.start_at, segment.sequence
         session.add(row)
+        queued = True
+    if queued:
+        mark_plan_changed(session)
+
+
+def _queue_withdrawals(
+    session: Session,
+    subscriptions: Sequence[Subscription],
+    segment: Segment,
+    now: datetime,
+    debounce: timedelta,
+) -> None:
+    """A segment no longer public is withdrawn from the calendars that got a REQUEST for it: one
+    "withdrawn" row (a CANCEL) for each follower with invitations whose last calendar mail about
+    it was a REQUEST, for an event still to come as they were told it. A REQUEST still pending
+    becomes that row, or nothing when they never had one. Its SEQUENCE is the segment's at the
+    withdrawal, one above the last public one: later restricted edits are not counted in it."""
+    assert segment.id is not None
+    inviting = {s.id: s for s in subscriptions if s.invitations}
+    if not inviting:
+        return
+    told: dict[str, Reminder] = {}  # the last calendar mail each follower got
+    pending: dict[str, Reminder] = {}
+    for row in session.exec(
+        select(Reminder)
+        .where(
+            col(Reminder.segment_id) == segment.id,
+            col(Reminder.kind).in_(NOTICE_KINDS),
+            col(Reminder.state).in_(("pending", "claimed", "sent")),
+            col(Reminder.subscription_id).in_(list(inviting)),
+        )
+        .order_by(col(Reminder.id))
+    ):
+        if row.state == "pending":
+            pending[row.subscription_id] = row
+        else:  # sent, or being sent (a REQUEST in flight may well arrive: withdraw it too)
+            told[row.subscription_id] = row
+    queued = False
+    for subscription_id, last in told.items():
+        if last.kind not in REQUEST_KINDS or last.segment_start <= now:
+            continue
+        withdrawal = pending.get(subscription_id)
+        if withdrawal is None:
+            withdrawal = Reminder(
+                subscription_id=subscription_id,
+                segment_id=segment.id,
+                kind="withdrawn",
+                offset_seconds=0,
+                due_at=now + debounce,
+                next_attempt_at=now + debounce,
+                created_at=now,
+            )
+        elif withdrawal.kind == "withdrawn":
+            continue
+        withdrawal.kind = "withdrawn"
+        withdrawal.segment_start = last.segment_start
+        withdrawal.segment_sequence = segment.sequence
+        session.add(withdrawal)
         queued = True
     if queued:
         mark_plan_changed(session)

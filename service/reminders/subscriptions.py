@@ -306,8 +306,10 @@ class DeliveryRow:
 
 
 def deliveries(
-    db: Database, subscription_id: str | None = None, limit: int = 200
+    db: Database, subscription_id: str | None = None, limit: int = 200, public_only: bool = False
 ) -> list[DeliveryRow]:
+    """The latest deliveries; `public_only` (what a follower sees of their own) leaves out the
+    title of a segment that is no longer public (a withdrawal's row, or earlier ones)."""
     query = (
         select(Reminder, Segment, Visit)
         .join(Segment, col(Segment.id) == col(Reminder.segment_id))
@@ -324,7 +326,7 @@ def deliveries(
             id=reminder.id or 0,
             subscription_id=reminder.subscription_id,
             kind=reminder.kind,
-            segment=segment.title,
+            segment=segment.title if segment.visibility == "public" or not public_only else "",
             visit=visit.slug,
             offset_seconds=reminder.offset_seconds,
             due_at=reminder.due_at,

@@ -163,3 +163,21 @@ def compose_digest(
     lines = [title, "", *(f"- {message.title}" for message in messages), ""]
     body = "\n".join(lines) + "\n" + "\n———\n\n".join(message.body for message in messages)
     return Message(title=title, body=body)
+
+
+def compose_withdrawal(visit: Visit, links: Links, lang: str = DEFAULT_LANGUAGE) -> Message:
+    """The cover note of a CANCEL for an event taken off the public schedule: it names the visit
+    only, never the segment (what it now is was held back from the public)."""
+    _ = gettext_for(lang)
+    title = _("Withdrawn: an event of {visit} is no longer public").format(
+        visit=localized(visit, "title", lang)
+    )
+    lines = [
+        title,
+        "",
+        _("It was taken off the public schedule, so it is removed from your calendar."),
+        "",
+        _("Follow the visit: {url}").format(url=links.visit_feed),
+        _("Unsubscribe: {url}").format(url=links.unsubscribe),
+    ]
+    return Message(title=title, body="\n".join(lines) + "\n")

@@ -26,12 +26,12 @@ from service.models import Reminder, Segment, Subscription, Visit, WorkerProcess
 from service.reminders.channel_policy import ChannelPolicy, scheme_of
 from service.reminders.channels import Outcome, Sender
 from service.reminders.health import beat, forget_worker, note_channel_errors
-from service.reminders.invitations import mail_extras
+from service.reminders.invitations import mail_extras, withdrawal_extras
 from service.reminders.mail_message import MailExtras
 from service.reminders.message_ids import message_id
 from service.reminders.notice_changes import Difference, differences
 from service.reminders.queue import Claimed, Fate, ReminderQueue
-from service.reminders.text import Links, Message, compose, compose_digest
+from service.reminders.text import Links, Message, compose, compose_digest, compose_withdrawal
 from service.reminders.webhooks import Job, Webhook, WebhookClient, webhook_of, webhook_payload
 from service.settings import Settings
 from service.signing import server_secret
@@ -278,6 +278,15 @@ class ReminderWorker:
                     select(Visit).where(col(Visit.id).in_({s.visit_id for s in segments.values()}))
                 )
             }
+            # A withdrawal's CANCEL says what the follower was told, not the segment as it is.
+            withdrawals = {
+                r.id: (r.segment_start, r.segment_sequence)
+                for r in session.exec(
+                    select(Reminder).where(
+                        col(Reminder.id).in_([c.id for c in claimed if c.kind == "withdrawn"])
+                    )
+                )
+            }
         fates = []
         sendable: list[_Item] = []
         posts: list[tuple[Claimed, Subscription, Segment, Visit, Webhook]] = []
@@ -290,6 +299,16 @@ class ReminderWorker:
                 fates.append(Fate(reminder.id, "cancelled", now, "unsubscribed"))
             elif not subscription.confirmed:  # planned by no rule of ours; never sent
                 fates.append(Fate(reminder.id, "cancelled", now, "subscription not confirmed"))
+            elif reminder.kind == "withdrawn":
+                told_start, sequence = withdrawals[reminder.id]
+                if segment.visibility == "public":  # public again: a REQUEST puts it back
+                    fates.append(Fate(reminder.id, "cancelled", now, "segment public again"))
+                elif not subscription.invitations:
+                    fates.append(Fate(reminder.id, "cancelled", now, "invitations turned off"))
+                elif told_start <= now:  # judged by the public start, not the restricted one
+                    fates.append(Fate(reminder.id, "missed", now, "segment had started"))
+                else:
+                    sendable.append(_Item(reminder, subscription, segment, visit, sequence))
             elif segment.visibility != "public":  # a restricted segment reaches no follower
                 fates.append(Fate(reminder.id, "cancelled", now, "segment not public"))
             elif reminder.kind == "reminder" and segment.status == "cancelled":
@@ -376,7 +395,9 @@ class ReminderWorker:
         follower told at once (a burst of edits), each recorded with the one outcome."""
         error = None
         try:
-            if len(group) == 1:
+            if len(group) == 1 and group[0].withdrawal_sequence is not None:
+                fates = [self._send_withdrawal(group[0], group[0].withdrawal_sequence)]
+            elif len(group) == 1:
                 item = group[0]
                 fates = [self._send(item.reminder, item.subscription, item.segment, item.visit)]
             else:
@@ -414,6 +435,25 @@ class ReminderWorker:
             extras=MailExtras(unsubscribe=links.unsubscribe),
         )
         return [self._fate(item.reminder, subscription, outcome, late=False) for item in group]
+
+    def _send_withdrawal(self, item: _Item, sequence: int) -> Fate:
+        """The CANCEL of a segment made restricted: the visit's name, the segment's UID and a
+        SEQUENCE, nothing else of the segment (its texts, time and place are held back now)."""
+        subscription, visit = item.subscription, item.visit
+        unsubscribe = self._unsubscribe(subscription)
+        links = Links("", visit_feed(self.settings.base_url, visit.slug), unsubscribe)
+        message = compose_withdrawal(visit, links, subscription.language)
+        extras = withdrawal_extras(
+            self.settings, subscription, item.segment.uid, sequence, self.clock(), unsubscribe
+        )
+        outcome = self.sender.send(
+            subscription.channel,
+            message.title,
+            message.body,
+            message_id=message_id(item.reminder.id, item.reminder.due_at),
+            extras=extras,
+        )
+        return self._fate(item.reminder, subscription, outcome, late=False)
 
     def _links(self, subscription: Subscription, segment: Segment, visit: Visit) -> Links:
         base = self.settings.base_url
@@ -539,6 +579,7 @@ class _Item:
     subscription: Subscription
     segment: Segment
     visit: Visit
+    withdrawal_sequence: int | None = None  # a withdrawal's CANCEL: the SEQUENCE it carries
 
 
 def notice_groups(items: list[_Item]) -> list[list[_Item]]:

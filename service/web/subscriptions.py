@@ -184,7 +184,7 @@ def list_deliveries(
             "lateness_seconds": row.lateness_seconds,
             "result": row.result,
         }
-        for row in deliveries(services.db, subscription_id)
+        for row in deliveries(services.db, subscription_id, public_only=True)
     ]
 
 

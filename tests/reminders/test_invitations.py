@@ -55,7 +55,7 @@ def _read(mail: Mail) -> dict[str, object]:
         "uid": str(event["UID"]),
         "sequence": int(event["SEQUENCE"]),
         "status": str(event["STATUS"]),
-        "start": event.decoded("DTSTART"),
+        "start": event.decoded("DTSTART", None),  # none in a withdrawal's CANCEL
         "attendee": str(event["ATTENDEE"]),
         "partstat": event["ATTENDEE"].params["PARTSTAT"],
     }
@@ -193,3 +193,70 @@ def test_a_burst_of_edits_across_a_visit_is_one_message(
     with services.db.session() as session:
         notices = session.exec(select(Reminder).where(col(Reminder.kind) == "moved")).all()
     assert len(notices) == 2 and {n.state for n in notices} == {"sent"}
+
+
+def test_a_segment_made_restricted_is_withdrawn_from_calendars_that_got_it(
+    services_with: Callable[..., Services],
+) -> None:
+    latecomer = "late@example.test"
+    with SmtpReceiver() as smtp:
+        services = services_with(
+            smtp_url=smtp.relay_url(),
+            organizer_email="visits@example.test",
+            notice_debounce_seconds=0,
+        )
+        start = whole_second(3600)
+        tz = daytime_zone(start, start + timedelta(hours=2))
+        talks = Seg("talks", "Talks between the leaders", start=start)
+        apply(services, SLUG, [talks], tz)
+
+        def follow(channel: str) -> None:
+            request = SubscriptionRequest(
+                channel=channel, visits=[SLUG], offsets=["5m"], invitations=True
+            )
+            create_subscription(services.db, services.settings, request, utc_now(), confirmed=True)
+
+        def settled() -> bool:
+            with services.db.session() as session:
+                rows = session.exec(select(Reminder).where(col(Reminder.kind) != "reminder"))
+                return all(r.state not in ("pending", "claimed") for r in rows)
+
+        follow(FOLLOWER)
+        with worker_in_process(services):
+            [request] = smtp.wait_mails(1, timeout=10)
+        follow(latecomer)  # its invitation is queued, not yet sent, when the segment is hidden
+        # Made restricted, and in the same edit given a new title, place and time: none of
+        # them may reach anyone.
+        secret = Seg(
+            "talks", "Secret accord", start=start + timedelta(minutes=30), location="Annex B7"
+        )
+        made = schedule(services, SLUG, [secret], tz)
+        hidden = dataclasses.replace(made.segments[0], visibility="restricted")
+        services.catalog.apply([dataclasses.replace(made, segments=(hidden,))], utc_now())
+        withdrawn_at = _segment(services, "talks").sequence
+        with worker_in_process(services):
+            assert wait_until(settled, 10)
+        mails = list(smtp.mails)
+        # Public again (as it was): a REQUEST with a higher SEQUENCE puts the event back.
+        apply(services, SLUG, [talks], tz)
+        with worker_in_process(services):
+            assert wait_until(settled, 10)
+        readded = [m for m in smtp.mails[len(mails) :] if m.recipients == [FOLLOWER]]
+
+    assert [m.recipients for m in mails] == [[FOLLOWER], [FOLLOWER]]  # the latecomer: nothing
+    cancel = mails[1]
+    first, withdrawal, again = _read(request), _read(cancel), _read(readded[0])
+    assert first["method"] == "REQUEST" and withdrawal["method"] == "CANCEL"
+    assert withdrawal["uid"] == first["uid"] == again["uid"] == _segment(services, "talks").uid
+    assert withdrawal["status"] == "CANCELLED"
+    assert first["sequence"] < withdrawal["sequence"] == withdrawn_at < again["sequence"]
+    assert again["method"] == "REQUEST" and again["start"] == start
+    # The CANCEL is UID, SEQUENCE, DTSTAMP, ORGANIZER, ATTENDEE, STATUS and a neutral SUMMARY.
+    [event] = icalendar.Calendar.from_ical(_calendar_part(cancel.message)[1]).walk("VEVENT")
+    assert sorted(event) == [
+        "ATTENDEE", "DTSTAMP", "ORGANIZER", "SEQUENCE", "STATUS", "SUMMARY", "UID"
+    ]  # fmt: skip
+    whole = cancel.message.as_string()
+    for held_back in ("Secret accord", "Annex B7", "Talks between", "Nara"):
+        assert held_back not in whole
+    assert all(held_back not in m.message.as_string() for m in mails for held_back in ("Annex",))
