@@ -8,7 +8,6 @@ from __future__ import annotations
 import email
 import email.policy
 import ssl
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,18 +19,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from service.reminders.outbox import Outbox
 from tests.helpers.live_server import free_port
 from tests.helpers.services import make_settings
+from tests.helpers.tls import self_signed_certificate
 
 
 @pytest.fixture
 def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-    )
+    key, cert = self_signed_certificate(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts it, as its own CA
     return key, cert
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import subprocess
 import threading
 from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from service.reminders.channels import Outcome
 from service.reminders.webhooks import Job, WebhookClient, webhook_of, webhook_payload
 from service.settings import Settings
 from tests.helpers.live_server import free_port
+from tests.helpers.tls import self_signed_certificate
 
 # The receivers listen on 127.0.0.1: the policy lets connections go inside.
 INSIDE_ALLOWED = ChannelPolicy.from_settings(
@@ -30,15 +30,7 @@ INSIDE_ALLOWED = ChannelPolicy.from_settings(
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-    )
-    return key, cert
+    return self_signed_certificate(tmp_path)
 
 
 class HttpsReceiver:
